@@ -1,0 +1,27 @@
+//! Ombud's domain: what an escalation is, how it may change, and the rules that
+//! hold whatever the storage or transport. Pure logic: no IO, no async, no SQL.
+
+pub mod actor;
+pub mod clock;
+pub mod escalation;
+pub mod event;
+pub mod geo;
+pub mod lifecycle;
+pub mod partner;
+pub mod reference;
+pub mod subject;
+pub mod validation;
+
+pub use actor::{Actor, Role};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use escalation::{
+    Escalation, EscalationDraft, EscalationKey, EscalationPatch, Evidence, NewEscalation, Priority,
+    RiskFlag, Visibility,
+};
+pub use event::{EventKind, NewEvent, StoredEvent};
+pub use geo::{Country, Language};
+pub use lifecycle::{Status, TransitionError};
+pub use partner::{Contact, NewPartner, Partner, PartnerKind, PartnerPatch, Slug, Tier};
+pub use reference::{RefItem, RefKind};
+pub use subject::{NewSubject, Subject, SubjectKind};
+pub use validation::{FieldError, Invalid};

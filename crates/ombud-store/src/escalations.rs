@@ -1,0 +1,62 @@
+//! The escalation aggregate's storage: state and events always written in one
+//! transaction.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreResult;
+use crate::listing::{EscalationFilter, Page, Scope};
+
+/// One escalation with its whole timeline, as `ombud export` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedEscalation {
+    pub escalation: Escalation,
+    pub events: Vec<StoredEvent>,
+}
+
+#[async_trait]
+pub trait EscalationStore: Send + Sync {
+    /// Allocates the next key (sequential, never reused), stores the
+    /// escalation and its `created` event durably, and returns it.
+    async fn create(
+        &self,
+        draft: EscalationDraft,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> StoreResult<Escalation>;
+
+    /// Replaces the state of `next.key` if its stored version is still
+    /// `expected_version` (else `VersionConflict`), and appends `events`,
+    /// all in one transaction. `next.version` must be `expected_version + 1`.
+    async fn save(
+        &self,
+        next: &Escalation,
+        expected_version: i64,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+
+    /// Reads one escalation; `NotFound` if it does not exist or is outside `scope`.
+    async fn get(&self, key: EscalationKey, scope: &Scope) -> StoreResult<Escalation>;
+
+    /// Filters, sorts and pages; `filter.q` searches title, description,
+    /// subject ids and URLs, and the comments `scope` may read.
+    async fn list(&self, filter: &EscalationFilter, scope: &Scope)
+    -> StoreResult<Page<Escalation>>;
+
+    /// The events of one escalation in order; a partner scope sees only
+    /// partner-visible events.
+    async fn timeline(&self, key: EscalationKey, scope: &Scope) -> StoreResult<Vec<StoredEvent>>;
+
+    /// The escalations with keys above `after`, in key order, with their events.
+    async fn export_batch(
+        &self,
+        after: Option<EscalationKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<ExportedEscalation>>;
+
+    /// Writes an exported escalation back exactly (key, version, events);
+    /// `Conflict` if the key exists. Later keys continue above it.
+    async fn import(&self, exported: &ExportedEscalation) -> StoreResult<()>;
+}

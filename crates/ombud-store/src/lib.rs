@@ -1,0 +1,45 @@
+//! Ombud's storage contract: one trait per aggregate, the errors they return,
+//! the row-free models they exchange, and (feature `conformance`) the story
+//! every backend must pass. No SQL and no HTTP live here.
+
+pub mod blob;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod directory;
+mod error;
+mod escalations;
+mod idempotency;
+pub mod listing;
+mod maintenance;
+mod reference;
+
+use std::sync::Arc;
+
+pub use blob::{BlobStore, FsBlobStore, sha256_hex};
+pub use directory::{DirectoryStore, NewToken, NewUser, Token, User, UserCredentials};
+pub use error::{StoreError, StoreResult};
+pub use escalations::{EscalationStore, ExportedEscalation};
+pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
+pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
+pub use maintenance::Maintenance;
+pub use reference::ReferenceStore;
+
+/// Every store a running Ombud needs, chosen once at start-up from the
+/// database URL and shared by all requests.
+#[derive(Clone)]
+pub struct Stores {
+    pub escalations: Arc<dyn EscalationStore>,
+    pub directory: Arc<dyn DirectoryStore>,
+    pub reference: Arc<dyn ReferenceStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub maintenance: Arc<dyn Maintenance>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores")
+            .field("backend", &self.maintenance.backend_name())
+            .finish()
+    }
+}

@@ -1,0 +1,21 @@
+//! Operations on the database as a whole: readiness, backup, counts.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+
+use crate::error::StoreResult;
+
+#[async_trait]
+pub trait Maintenance: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+    /// Answers when the database accepts queries.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Writes a consistent copy of the whole database to `to` while it
+    /// stays online. Backends that cannot (PostgreSQL: use pg_dump) say so
+    /// with `Conflict`.
+    async fn backup(&self, to: &Path) -> StoreResult<()>;
+    /// Number of escalations stored.
+    async fn escalation_count(&self) -> StoreResult<i64>;
+}

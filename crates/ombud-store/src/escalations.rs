@@ -56,7 +56,8 @@ pub trait EscalationStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<ExportedEscalation>>;
 
-    /// Writes an exported escalation back exactly (key, version, events);
-    /// `Conflict` if the key exists. Later keys continue above it.
-    async fn import(&self, exported: &ExportedEscalation) -> StoreResult<()>;
+    /// Writes exported escalations back exactly (key, version, events) in one
+    /// transaction; `Conflict` if any key exists (then nothing is written).
+    /// Keys allocated later by `create` continue above the highest imported.
+    async fn import(&self, batch: &[ExportedEscalation]) -> StoreResult<()>;
 }

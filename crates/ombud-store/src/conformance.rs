@@ -1,10 +1,11 @@
 //! The backend conformance suite: one story over the whole storage contract
 //! that every backend must pass. Backends call [`run`] from their tests with
-//! freshly opened, empty stores.
+//! two freshly opened, empty stores of their kind.
 
 use crate::Stores;
 
-/// Runs the whole story against `stores`, panicking at the first broken promise.
-pub async fn run(stores: &Stores) {
-    let _ = stores;
+/// Runs the whole story against `primary`, using `secondary` as the target of
+/// the export/import round trip; panics at the first broken promise.
+pub async fn run(primary: &Stores, secondary: &Stores) {
+    let _ = (primary, secondary);
 }

@@ -122,12 +122,14 @@ fn normalize_external_id(kind: SubjectKind, id: &str) -> Result<String, Invalid>
     })
 }
 
+const MAX_URL: usize = 2048;
+
 /// Normalises a subject URL: https, lower-case host without `www.`/`m.`,
 /// no default port, no fragment, no tracking parameters, sorted query, no
 /// trailing slash.
 pub fn normalize_url(raw: &str) -> Result<String, Invalid> {
     let invalid = |why: &str| Invalid::one("url", format!("{raw:?} is not a usable URL: {why}"));
-    if raw.chars().count() > 2048 {
+    if raw.chars().count() > MAX_URL {
         return Err(invalid("longer than 2048 characters"));
     }
     let mut url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
@@ -138,11 +140,15 @@ pub fn normalize_url(raw: &str) -> Result<String, Invalid> {
         .host_str()
         .ok_or_else(|| invalid("it has no host"))?
         .to_string();
-    let host = host
-        .strip_prefix("www.")
-        .or_else(|| host.strip_prefix("m."))
-        .unwrap_or(&host)
-        .to_string();
+    // Strip mobile and www prefixes for as long as a registrable name remains,
+    // so that normalising twice changes nothing (`www.m.com` → `m.com`).
+    let mut host = host.as_str();
+    while let Some(rest) = host.strip_prefix("www.").or_else(|| host.strip_prefix("m."))
+        && rest.contains('.')
+    {
+        host = rest;
+    }
+    let host = host.to_string();
     url.set_scheme("https").map_err(|()| invalid("scheme"))?;
     url.set_host(Some(&host))
         .map_err(|e| invalid(&e.to_string()))?;
@@ -169,6 +175,10 @@ pub fn normalize_url(raw: &str) -> Result<String, Invalid> {
     let mut out = url.to_string();
     if url.path() == "/" && url.query().is_none() {
         out.pop();
+    }
+    // Percent-encoding can grow a URL; bound the stored form, not only the input.
+    if out.len() > MAX_URL {
+        return Err(invalid("longer than 2048 characters once normalised"));
     }
     Ok(out)
 }
@@ -220,6 +230,15 @@ mod tests {
         assert_eq!(err.0[0].field, "external_id");
         assert!(subject(SubjectKind::Post, None, Some("ftp://example.com/x")).is_err());
         assert!(subject(SubjectKind::Post, None, Some("not a url")).is_err());
+    }
+
+    #[test]
+    fn a_url_that_grows_past_the_limit_when_encoded_is_refused() {
+        // Found by the `identifiers` fuzz target: characters in the query
+        // grow several times once percent-encoded.
+        let raw = format!("http://example.com/?q={}", "é".repeat(1000));
+        assert!(raw.chars().count() <= MAX_URL);
+        assert!(normalize_url(&raw).is_err());
     }
 
     proptest! {

@@ -143,7 +143,9 @@ pub fn normalize_url(raw: &str) -> Result<String, Invalid> {
     // Strip mobile and www prefixes for as long as a registrable name remains,
     // so that normalising twice changes nothing (`www.m.com` → `m.com`).
     let mut host = host.as_str();
-    while let Some(rest) = host.strip_prefix("www.").or_else(|| host.strip_prefix("m."))
+    while let Some(rest) = host
+        .strip_prefix("www.")
+        .or_else(|| host.strip_prefix("m."))
         && rest.contains('.')
     {
         host = rest;

@@ -1,7 +1,7 @@
 //! Passwords (argon2id) and API tokens (random secrets stored as SHA-256).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jiff::Timestamp;
 use ombud_domain::Role;
 use ombud_store::{NewToken, sha256_hex};
@@ -23,12 +23,20 @@ pub fn hash_password(password: &str) -> String {
 
 /// Checks `password` against a stored PHC string; false for malformed hashes.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A new token: the secret to show once, and the record to store.
-pub fn new_token(name: &str, role: Role, partner: Option<&str>, at: Timestamp) -> (String, NewToken) {
+pub fn new_token(
+    name: &str,
+    role: Role,
+    partner: Option<&str>,
+    at: Timestamp,
+) -> (String, NewToken) {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));

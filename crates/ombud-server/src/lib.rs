@@ -3,12 +3,38 @@
 //! `ombud_store::Stores`; never a concrete backend, never SQL.
 
 pub mod auth;
+pub mod error;
+pub mod extract;
+mod metrics;
+mod middleware;
+pub mod routes;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
 use ombud_domain::Clock;
 use ombud_store::Stores;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::middleware::REQUEST_ID;
+use crate::routes::{escalations, partners, reference, system};
 
 /// Limits and settings the server runs with.
 #[derive(Debug, Clone)]
@@ -17,8 +43,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest evidence upload accepted (413 above).
     pub max_upload_bytes: usize,
-    /// The URL users reach this server at, for links in responses.
-    pub public_url: String,
+    /// How long one request may take before it is answered 408.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -26,7 +52,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
-            public_url: "http://127.0.0.1:8080".into(),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -37,12 +63,131 @@ pub struct AppState {
     pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: ServerConfig) -> Self {
+        AppState {
+            stores,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::default(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ombud API", version = "1", description = "Escalation management for trust & safety teams. Errors are RFC 9457 problem details (application/problem+json)."),
+    servers((url = "/api/v1")),
+    components(schemas(error::Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API routes with their OpenAPI description.
+fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(escalations::upload_evidence))
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            escalations::create_escalation,
+            escalations::list_escalations
+        ))
+        .routes(routes!(
+            escalations::get_escalation,
+            escalations::update_escalation
+        ))
+        .routes(routes!(escalations::transition_escalation))
+        .routes(routes!(escalations::comment_escalation))
+        .routes(routes!(escalations::add_subject))
+        .routes(routes!(escalations::download_evidence))
+        .routes(routes!(escalations::get_timeline))
+        .routes(routes!(partners::list_partners, partners::create_partner))
+        .routes(routes!(
+            partners::get_partner,
+            partners::update_partner,
+            partners::delete_partner
+        ))
+        .routes(routes!(
+            reference::list_reference,
+            reference::create_reference
+        ))
+        .routes(routes!(
+            reference::get_reference,
+            reference::replace_reference,
+            reference::delete_reference
+        ))
+        .routes(routes!(system::me))
+        .merge(uploads)
+}
+
+/// The OpenAPI 3.1 document of the API, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api(&ServerConfig::default()).split_for_parts().1
 }
 
 /// The whole application as an axum router.
-pub fn router(state: AppState) -> axum::Router {
-    let _ = state;
-    axum::Router::new()
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api(&state.config).split_for_parts();
+    let doc = Arc::new(doc);
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ));
+    let v1 = Router::new()
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .merge(api);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .fallback(|| async { ApiError::new("not_found", "no such route").into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new("method_not_allowed", "this route does not accept that method").into_response()
+        })
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn(middleware::request_id_in_errors))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
@@ -52,5 +197,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

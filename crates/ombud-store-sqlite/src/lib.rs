@@ -1,1 +1,100 @@
-//! placeholder
+//! The embedded SQLite backend of Ombud's storage contract: one database file
+//! in the data directory, WAL with `synchronous=FULL`, one group-committing
+//! writer and a pool of read-only connections.
+
+mod directory;
+mod escalations;
+mod idempotency;
+mod maintenance;
+mod reference;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ombud_store::{FsBlobStore, StoreError, StoreResult, Stores};
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::writer::Writer;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("ombud.db")
+}
+
+/// Shared by every store of one opened database.
+#[derive(Clone, Debug)]
+pub(crate) struct Db {
+    pub(crate) read: SqlitePool,
+    pub(crate) writer: Writer,
+    pub(crate) path: PathBuf,
+}
+
+/// Opens (creating if needed) the database in `data_dir`, applies the
+/// migrations and seeds the reference data of an empty database.
+pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
+    std::fs::create_dir_all(data_dir).map_err(StoreError::backend)?;
+    let path = database_path(data_dir);
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(StoreError::backend)?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-32000")
+        .disable_statement_logging();
+    let mut write_conn = options.connect().await.map_err(StoreError::backend)?;
+    MIGRATOR
+        .run(&mut write_conn)
+        .await
+        .map_err(StoreError::backend)?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options.read_only(true))
+        .await
+        .map_err(StoreError::backend)?;
+    let db = Db {
+        read,
+        writer: Writer::spawn(write_conn),
+        path,
+    };
+    reference::seed_defaults(&db).await?;
+    Ok(Stores {
+        escalations: Arc::new(escalations::SqliteEscalations(db.clone())),
+        directory: Arc::new(directory::SqliteDirectory(db.clone())),
+        reference: Arc::new(reference::SqliteReference(db.clone())),
+        idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
+        blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
+        maintenance: Arc::new(maintenance::SqliteMaintenance(db)),
+    })
+}
+
+/// Maps sqlx errors to the contract's, naming what a constraint protects.
+pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    move |error| match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                StoreError::Conflict(format!("{what} already exists"))
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::Conflict(format!(
+                "{what} refers to, or is referred to by, another record"
+            )),
+            _ => StoreError::backend(error),
+        },
+        _ => StoreError::backend(error),
+    }
+}
+
+pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+    StoreError::backend(error)
+}

@@ -3,6 +3,7 @@
 //! every backend must pass. No SQL and no HTTP live here.
 
 pub mod blob;
+pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod directory;

@@ -1,0 +1,941 @@
+//! `/api/v1/escalations`: intake, reading, listing and search, updates,
+//! transitions, comments, subjects, evidence and the timeline.
+
+use axum::Json as AxumJson;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use ombud_domain::{
+    Escalation, EscalationKey, EscalationPatch, Evidence, NewEscalation, NewEvent, NewSubject,
+    Priority, RefKind, Status, StoredEvent, Visibility,
+};
+use ombud_store::{Cursor, EscalationFilter, SortDirection, SortField, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{IfMatch, Json, Principal, etag};
+
+/// How often a mutation without `If-Match` is retried when another write won.
+const RETRIES: usize = 5;
+
+fn parse_key(key: &str) -> ApiResult<EscalationKey> {
+    EscalationKey::parse(key).ok_or_else(|| ApiError::not_found(format!("escalation {key:?}")))
+}
+
+fn view(escalation: Escalation, principal: &Principal) -> Escalation {
+    if principal.partner().is_some() {
+        escalation.partner_view()
+    } else {
+        escalation
+    }
+}
+
+/// A 200/201 with the escalation, its ETag and (for 201) its location.
+fn escalation_response(
+    status: StatusCode,
+    escalation: Escalation,
+    principal: &Principal,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag(escalation.version)).expect("digits are a valid header"),
+    );
+    if status == StatusCode::CREATED {
+        let location = format!("/api/v1/escalations/{}", escalation.key);
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&location).expect("keys are valid in a header"),
+        );
+    }
+    (status, headers, AxumJson(view(escalation, principal))).into_response()
+}
+
+async fn check_reference(
+    state: &AppState,
+    kind: RefKind,
+    field: &str,
+    code: &str,
+) -> ApiResult<()> {
+    match state.stores.reference.get(kind, code).await {
+        Ok(item) if item.active => Ok(()),
+        Ok(_) => Err(ApiError::field(
+            "validation_failed",
+            field,
+            format!("{code:?} is retired"),
+        )),
+        Err(StoreError::NotFound) => Err(ApiError::field(
+            "validation_failed",
+            field,
+            format!(
+                "unknown {} {code:?}; see /api/v1/reference/{}",
+                kind.as_str(),
+                kind.path()
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn check_subject_surfaces(
+    state: &AppState,
+    escalation_subjects: &[&str],
+    prefix: &str,
+) -> ApiResult<()> {
+    for (i, surface) in escalation_subjects.iter().enumerate() {
+        check_reference(
+            state,
+            RefKind::Surface,
+            &format!("{prefix}[{i}].surface"),
+            surface,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn check_assignee(state: &AppState, email: &str) -> ApiResult<()> {
+    match state.stores.directory.user_credentials(email).await {
+        Ok(c) if c.user.active && c.user.role.is_staff() => Ok(()),
+        Ok(_) => Err(ApiError::field(
+            "validation_failed",
+            "assignee",
+            format!("{email} is not an active staff user"),
+        )),
+        Err(StoreError::NotFound) => Err(ApiError::field(
+            "validation_failed",
+            "assignee",
+            format!("no user {email}"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// File a new escalation.
+#[utoipa::path(post, path = "/escalations", tag = "escalations", request_body = NewEscalation,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Escalation), (status = 422, body = Problem), (status = 401, body = Problem)))]
+pub async fn create_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(new): Json<NewEscalation>,
+) -> ApiResult<Response> {
+    let partner = match (principal.partner(), new.partner.as_deref()) {
+        (Some(own), Some(other)) if own != other => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                "a partner token files only for its own partner",
+            ));
+        }
+        (Some(own), _) => own.to_string(),
+        (None, Some(slug)) => slug.to_string(),
+        (None, None) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                "staff must name the reporting partner",
+            ));
+        }
+    };
+    let draft = new.validate(&partner, "api", state.clock.now())?;
+    check_reference(
+        &state,
+        RefKind::EscalationType,
+        "type",
+        &draft.escalation_type,
+    )
+    .await?;
+    let surfaces: Vec<&str> = new.subjects.iter().map(|s| s.surface.as_str()).collect();
+    check_subject_surfaces(&state, &surfaces, "subjects").await?;
+    match state.stores.directory.get_partner(&partner).await {
+        Ok(p) if !p.active => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                format!("partner {partner} is inactive"),
+            ));
+        }
+        Ok(p) if !p.may_file(&draft.escalation_type) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "type",
+                format!(
+                    "partner {partner} may file only: {}",
+                    p.allowed_types.join(", ")
+                ),
+            ));
+        }
+        Ok(_) => {}
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                format!("unknown partner {partner:?}"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let escalation = state
+        .stores
+        .escalations
+        .create(draft, &principal.actor(), state.clock.now())
+        .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Read one escalation.
+#[utoipa::path(get, path = "/escalations/{key}", tag = "escalations",
+    params(("key" = String, Path, example = "ESC-1042")),
+    responses((status = 200, body = Escalation), (status = 404, body = Problem)))]
+pub async fn get_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    let escalation = state
+        .stores
+        .escalations
+        .get(key, &principal.scope())
+        .await
+        .map_err(not_found(key))?;
+    Ok(escalation_response(StatusCode::OK, escalation, &principal))
+}
+
+fn not_found(key: EscalationKey) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
+        other => other.into(),
+    }
+}
+
+/// Query parameters of the escalation list (each list filter accepts
+/// repeated parameters or comma-separated values).
+#[derive(Debug, Deserialize, IntoParams)]
+#[allow(dead_code)] // Documents the parameters; parsing is done by `parse_filter`.
+struct ListParams {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    escalation_type: Option<String>,
+    priority: Option<String>,
+    partner: Option<String>,
+    /// A user's email, or `none` for unassigned.
+    assignee: Option<String>,
+    queue: Option<String>,
+    country: Option<String>,
+    language: Option<String>,
+    /// All given tags must be present.
+    tag: Option<String>,
+    created_after: Option<String>,
+    created_before: Option<String>,
+    updated_after: Option<String>,
+    updated_before: Option<String>,
+    /// Free text in any language.
+    q: Option<String>,
+    /// `created_at`, `updated_at`, `priority`, `key` or `relevance`; `-` for descending.
+    sort: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationPage {
+    pub items: Vec<Escalation>,
+    pub next_cursor: Option<String>,
+}
+
+fn bad_query(param: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::field("bad_query", param, message.to_string())
+}
+
+fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
+    let mut filter = EscalationFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    let mut sort: Option<String> = None;
+    let values = |v: &str| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let time = |param: &str, v: &str| {
+        v.parse::<Timestamp>()
+            .map_err(|e| bad_query(param, format!("{v:?} is not an RFC 3339 time: {e}")))
+    };
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        match name {
+            "status" => {
+                for v in values(value) {
+                    let known = Status::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    filter.statuses.push(Status::parse(&v).ok_or_else(|| {
+                        bad_query(name, format!("unknown status {v:?}; known: {known}"))
+                    })?);
+                }
+            }
+            "priority" => {
+                for v in values(value) {
+                    filter.priorities.push(
+                        Priority::parse(&v)
+                            .ok_or_else(|| bad_query(name, format!("{v:?} is not P0-P4")))?,
+                    );
+                }
+            }
+            "type" => filter.types.extend(values(value)),
+            "partner" => filter.partners.extend(values(value)),
+            "country" => filter
+                .countries
+                .extend(values(value).into_iter().map(|c| c.to_ascii_uppercase())),
+            "language" => filter.languages.extend(values(value)),
+            "tag" => filter.tags.extend(values(value)),
+            "assignee" => {
+                filter.assignee = Some(if value == "none" {
+                    None
+                } else {
+                    Some(value.trim().to_lowercase())
+                });
+            }
+            "queue" => filter.queue = Some(value.to_string()),
+            "created_after" => filter.created_from = Some(time(name, value)?),
+            "created_before" => filter.created_to = Some(time(name, value)?),
+            "updated_after" => filter.updated_from = Some(time(name, value)?),
+            "updated_before" => filter.updated_to = Some(time(name, value)?),
+            "q" => filter.q = Some(value.to_string()).filter(|q| !q.trim().is_empty()),
+            "sort" => sort = Some(value.to_string()),
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| bad_query(name, "must be a whole number from 1 to 200"))?;
+            }
+            "cursor" => {
+                filter.cursor = Some(
+                    Cursor::decode(value)
+                        .ok_or_else(|| bad_query(name, "not a cursor this server issued"))?,
+                )
+            }
+            other => return Err(bad_query(other, format!("unknown parameter {other:?}"))),
+        }
+    }
+    let sort = sort.unwrap_or_else(|| {
+        if filter.q.is_some() {
+            "relevance"
+        } else {
+            "-created_at"
+        }
+        .to_string()
+    });
+    let (direction, field) = match sort.strip_prefix('-') {
+        Some(field) => (SortDirection::Desc, field),
+        None => (SortDirection::Asc, sort.as_str()),
+    };
+    filter.direction = direction;
+    filter.sort = SortField::parse(field).ok_or_else(|| {
+        bad_query(
+            "sort",
+            "sort by created_at, updated_at, priority, key or relevance (prefix - for descending)",
+        )
+    })?;
+    if filter.sort == SortField::Relevance && filter.q.is_none() {
+        return Err(bad_query("sort", "relevance needs a search text q"));
+    }
+    if let Some(cursor) = filter.cursor
+        && matches!(cursor, Cursor::Offset(_)) != (filter.sort == SortField::Relevance)
+    {
+        return Err(bad_query(
+            "cursor",
+            "this cursor belongs to another sort order",
+        ));
+    }
+    Ok(filter)
+}
+
+/// List, filter and search escalations.
+#[utoipa::path(get, path = "/escalations", tag = "escalations", params(ListParams),
+    responses((status = 200, body = EscalationPage), (status = 400, body = Problem)))]
+pub async fn list_escalations(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let filter = parse_filter(query.as_deref())?;
+    let page = state
+        .stores
+        .escalations
+        .list(&filter, &principal.scope())
+        .await?;
+    let next_cursor = page.next.map(|c| c.encode());
+    let mut headers = HeaderMap::new();
+    if let Some(cursor) = &next_cursor {
+        let mut params: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+                .filter(|(k, _)| k != "cursor")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        params.push(("cursor".into(), cursor.clone()));
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        if let Ok(link) =
+            HeaderValue::from_str(&format!("</api/v1/escalations?{query}>; rel=\"next\""))
+        {
+            headers.insert(header::LINK, link);
+        }
+    }
+    let items = page
+        .items
+        .into_iter()
+        .map(|e| view(e, &principal))
+        .collect();
+    Ok((headers, AxumJson(EscalationPage { items, next_cursor })).into_response())
+}
+
+/// Reads the escalation, applies `change`, and saves; without `If-Match`
+/// retries when another writer got there first, with it answers 412.
+async fn mutate<F>(
+    state: &AppState,
+    principal: &Principal,
+    key: EscalationKey,
+    if_match: Option<i64>,
+    change: F,
+) -> ApiResult<Escalation>
+where
+    F: Fn(&Escalation) -> ApiResult<(Escalation, Vec<NewEvent>)>,
+{
+    let scope = principal.scope();
+    for _ in 0..RETRIES {
+        let current = state
+            .stores
+            .escalations
+            .get(key, &scope)
+            .await
+            .map_err(not_found(key))?;
+        if let Some(expected) = if_match
+            && expected != current.version
+        {
+            return Err(ApiError::new(
+                "version_mismatch",
+                format!(
+                    "{key} is at version {}, not {expected}; read it again and retry",
+                    current.version
+                ),
+            ));
+        }
+        let (next, events) = change(&current)?;
+        if events.is_empty() {
+            return Ok(current);
+        }
+        match state
+            .stores
+            .escalations
+            .save(&next, current.version, &events)
+            .await
+        {
+            Ok(()) => return Ok(next),
+            Err(StoreError::VersionConflict { .. }) if if_match.is_none() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        "conflict",
+        format!("{key} is changing too fast; retry"),
+    ))
+}
+
+/// Change fields of an escalation (`If-Match` required).
+#[utoipa::path(patch, path = "/escalations/{key}", tag = "escalations", request_body = EscalationPatch,
+    params(("key" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
+    responses((status = 200, body = Escalation), (status = 412, body = Problem), (status = 428, body = Problem)))]
+pub async fn update_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Json(patch): Json<EscalationPatch>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let key = parse_key(&key)?;
+    let version = if_match.required()?;
+    if let Some(t) = &patch.escalation_type {
+        check_reference(&state, RefKind::EscalationType, "type", t).await?;
+    }
+    if let Some(Some(email)) = &patch.assignee {
+        check_assignee(&state, &email.trim().to_lowercase()).await?;
+    }
+    let (actor, now) = (principal.actor(), state.clock.now());
+    let escalation = mutate(&state, &principal, key, Some(version), |e| {
+        Ok(e.apply_patch(&patch, &actor, now)?)
+    })
+    .await?;
+    Ok(escalation_response(StatusCode::OK, escalation, &principal))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The status to move to.
+    #[schema(example = "investigating")]
+    pub to: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Move an escalation through its lifecycle.
+#[utoipa::path(post, path = "/escalations/{key}/transitions", tag = "escalations", request_body = TransitionRequest,
+    params(("key" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Escalation), (status = 409, body = Problem)))]
+pub async fn transition_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Json(request): Json<TransitionRequest>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let key = parse_key(&key)?;
+    let to = Status::parse(&request.to).ok_or_else(|| {
+        let known = Status::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        ApiError::field(
+            "validation_failed",
+            "to",
+            format!("unknown status {:?}; known: {known}", request.to),
+        )
+    })?;
+    let reason = match request.reason.as_deref() {
+        Some(r) => Some(ombud_domain::validation::text("reason", r, 1, 2000)?),
+        None => None,
+    };
+    let (actor, now) = (principal.actor(), state.clock.now());
+    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+        let (next, event) = e.transition(to, reason.as_deref(), &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(escalation_response(StatusCode::OK, escalation, &principal))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    pub body: String,
+    /// `internal` (staff only) or `partner`.
+    #[schema(example = "internal")]
+    pub visibility: String,
+}
+
+/// Comment on an escalation: an internal note or a message to the partner.
+#[utoipa::path(post, path = "/escalations/{key}/comments", tag = "escalations", request_body = CommentRequest,
+    params(("key" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Escalation), (status = 422, body = Problem)))]
+pub async fn comment_escalation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Json(request): Json<CommentRequest>,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    let visibility = Visibility::parse(&request.visibility).ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "visibility",
+            format!("{:?} is neither internal nor partner", request.visibility),
+        )
+    })?;
+    if principal.partner().is_some() && visibility != Visibility::Partner {
+        return Err(ApiError::field(
+            "validation_failed",
+            "visibility",
+            "partners may only post partner-visible comments",
+        ));
+    }
+    let (actor, now) = (principal.actor(), state.clock.now());
+    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+        let (next, event) = e.comment(&request.body, visibility, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Add a subject to an escalation.
+#[utoipa::path(post, path = "/escalations/{key}/subjects", tag = "escalations", request_body = NewSubject,
+    params(("key" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Escalation), (status = 422, body = Problem)))]
+pub async fn add_subject(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Json(subject): Json<NewSubject>,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    check_subject_surfaces(&state, &[subject.surface.as_str()], "subjects")
+        .await
+        .map_err(|mut e| {
+            for f in &mut e.errors {
+                f.field = "surface".into();
+            }
+            e
+        })?;
+    let (actor, now) = (principal.actor(), state.clock.now());
+    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+        let (next, event) = e.add_subject(&subject, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Media types whose content must match what the uploader declared.
+fn must_match(declared: &str) -> bool {
+    ["image/", "video/", "audio/"]
+        .iter()
+        .any(|p| declared.starts_with(p))
+        || declared == "application/pdf"
+}
+
+fn media_matches(declared: &str, sniffed: Option<&str>) -> bool {
+    if !must_match(declared) {
+        return true;
+    }
+    let Some(sniffed) = sniffed else { return false };
+    if declared == "application/pdf" {
+        return sniffed == "application/pdf";
+    }
+    declared.split('/').next() == sniffed.split('/').next()
+}
+
+/// What an evidence upload carried.
+struct Upload {
+    bytes: axum::body::Bytes,
+    filename: String,
+    declared: String,
+    sensitive: bool,
+    visibility: Option<Visibility>,
+}
+
+async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> {
+    let too_large = || {
+        ApiError::new(
+            "payload_too_large",
+            format!("evidence files may be at most {max} bytes"),
+        )
+    };
+    let mut file = None;
+    let (mut sensitive, mut visibility) = (false, None);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => {
+                return Err(ApiError::new(
+                    "bad_request",
+                    format!("malformed multipart body: {}", e.body_text()),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                let filename = field.file_name().unwrap_or("evidence").to_string();
+                let declared = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_ascii_lowercase();
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        ApiError::new("bad_request", e.body_text())
+                    }
+                })?;
+                file = Some((bytes, filename, declared));
+            }
+            "sensitive" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
+                sensitive = match text.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(ApiError::field(
+                            "validation_failed",
+                            "sensitive",
+                            format!("{other:?} is neither true nor false"),
+                        ));
+                    }
+                };
+            }
+            "visibility" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
+                visibility = Some(Visibility::parse(text.trim()).ok_or_else(|| {
+                    ApiError::field(
+                        "validation_failed",
+                        "visibility",
+                        format!("{text:?} is neither internal nor partner"),
+                    )
+                })?);
+            }
+            other => {
+                return Err(ApiError::field(
+                    "validation_failed",
+                    other,
+                    "unknown multipart field; send file, sensitive, visibility",
+                ));
+            }
+        }
+    }
+    let (bytes, filename, declared) = file.ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "file",
+            "attach the evidence as a part named file",
+        )
+    })?;
+    if bytes.len() > max {
+        return Err(too_large());
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::field(
+            "validation_failed",
+            "file",
+            "the file is empty",
+        ));
+    }
+    let filename = ombud_domain::validation::text("file", &filename, 1, 255)?;
+    Ok(Upload {
+        bytes,
+        filename,
+        declared,
+        sensitive,
+        visibility,
+    })
+}
+
+/// Upload an evidence file (multipart: `file`, optional `sensitive`, `visibility`).
+#[utoipa::path(post, path = "/escalations/{key}/evidence", tag = "escalations",
+    request_body(content_type = "multipart/form-data", description = "A part `file`; optional `sensitive` (true/false) and `visibility` (internal/partner)"),
+    params(("key" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = Escalation), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_evidence(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    state
+        .stores
+        .escalations
+        .get(key, &principal.scope())
+        .await
+        .map_err(not_found(key))?;
+    let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
+    let sniffed = infer::get(&upload.bytes).map(|t| t.mime_type().to_string());
+    if !media_matches(&upload.declared, sniffed.as_deref()) {
+        return Err(ApiError::field(
+            "media_type_mismatch",
+            "file",
+            format!(
+                "declared {} but the content is {}",
+                upload.declared,
+                sniffed.as_deref().unwrap_or("not recognisable")
+            ),
+        ));
+    }
+    let visibility = match (principal.partner(), upload.visibility) {
+        (Some(_), Some(Visibility::Internal)) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "visibility",
+                "partners may only upload partner-visible evidence",
+            ));
+        }
+        (Some(_), _) => Visibility::Partner,
+        (None, v) => v.unwrap_or(Visibility::Internal),
+    };
+    let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
+    let sha256 = state.stores.blobs.put(upload.bytes).await?;
+    let (actor, now) = (principal.actor(), state.clock.now());
+    let evidence = Evidence {
+        id: String::new(),
+        sha256,
+        filename: upload.filename,
+        size,
+        declared_type: upload.declared,
+        sniffed_type: sniffed,
+        sensitive: upload.sensitive,
+        visibility,
+        uploaded_by: actor.id.clone(),
+        uploaded_at: now,
+    };
+    let escalation = mutate(&state, &principal, key, None, |e| {
+        let (next, event) = e.add_evidence(evidence.clone(), &actor, now);
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Download an evidence file.
+#[utoipa::path(get, path = "/escalations/{key}/evidence/{id}", tag = "escalations",
+    params(("key" = String, Path), ("id" = String, Path, example = "ev-1")),
+    responses((status = 200, description = "The file, as an attachment"), (status = 404, body = Problem)))]
+pub async fn download_evidence(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((key, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    let escalation = view(
+        state
+            .stores
+            .escalations
+            .get(key, &principal.scope())
+            .await
+            .map_err(not_found(key))?,
+        &principal,
+    );
+    let evidence = escalation
+        .evidence
+        .iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("evidence {id}")))?;
+    let bytes = state.stores.blobs.get(&evidence.sha256).await?;
+    let media_type = evidence
+        .sniffed_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        evidence.filename.replace(['"', '\\', '\r', '\n'], "_")
+    );
+    let mut response = Response::new(Body::from(bytes));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// The timeline: every event in order (partners see only partner-visible ones).
+#[utoipa::path(get, path = "/escalations/{key}/timeline", tag = "escalations", params(("key" = String, Path)),
+    responses((status = 200, body = Vec<StoredEvent>), (status = 404, body = Problem)))]
+pub async fn get_timeline(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
+    let key = parse_key(&key)?;
+    let events = state
+        .stores
+        .escalations
+        .timeline(key, &principal.scope())
+        .await
+        .map_err(not_found(key))?;
+    Ok(AxumJson(events).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parameters_parse_and_refuse_unknowns() {
+        let f = parse_filter(Some(
+            "status=new,triaged&status=resolved&priority=p1&assignee=none&sort=priority&limit=10",
+        ))
+        .unwrap();
+        assert_eq!(f.statuses, [Status::New, Status::Triaged, Status::Resolved]);
+        assert_eq!(f.priorities, [Priority::P1]);
+        assert_eq!(f.assignee, Some(None));
+        assert_eq!(
+            (f.sort, f.direction, f.limit),
+            (SortField::Priority, SortDirection::Asc, 10)
+        );
+        assert_eq!(
+            parse_filter(Some("colour=red")).unwrap_err().errors[0].field,
+            "colour"
+        );
+        assert_eq!(
+            parse_filter(Some("limit=500")).unwrap_err().code,
+            "bad_query"
+        );
+        assert_eq!(
+            parse_filter(Some("status=open")).unwrap_err().errors[0].field,
+            "status"
+        );
+        assert_eq!(
+            parse_filter(Some("sort=relevance")).unwrap_err().errors[0].field,
+            "sort"
+        );
+        assert_eq!(
+            parse_filter(Some("q=詐欺")).unwrap().sort,
+            SortField::Relevance
+        );
+    }
+
+    #[test]
+    fn declared_media_must_match_the_content_for_media_and_pdf() {
+        assert!(media_matches("image/png", Some("image/jpeg")));
+        assert!(!media_matches(
+            "image/png",
+            Some("application/x-executable")
+        ));
+        assert!(!media_matches("image/png", None));
+        assert!(media_matches("text/plain", None));
+        assert!(!media_matches("application/pdf", Some("application/zip")));
+    }
+}

@@ -1,0 +1,6 @@
+//! Handlers, one module per resource, named by verb.
+
+pub mod escalations;
+pub mod partners;
+pub mod reference;
+pub mod system;

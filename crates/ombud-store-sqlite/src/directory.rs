@@ -1,0 +1,284 @@
+//! Partners, users and API tokens.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use ombud_domain::{Partner, Role};
+use ombud_store::codec::{decode_state, encode_state, from_micros, micros};
+use ombud_store::{
+    DirectoryStore, NewToken, NewUser, StoreError, StoreResult, Token, User, UserCredentials,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{Db, backend, map_err};
+
+#[derive(Debug)]
+pub(crate) struct SqliteDirectory(pub(crate) Db);
+
+fn role(value: &str) -> StoreResult<Role> {
+    Role::parse(value)
+        .ok_or_else(|| StoreError::Backend(format!("stored role {value:?} is unknown").into()))
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: row.get("id"),
+        email: row.get("email"),
+        name: row.get("name"),
+        role: role(row.get("role"))?,
+        partner: row.get("partner"),
+        active: row.get::<i64, _>("active") != 0,
+        created_at: from_micros(row.get("created_at"))?,
+    })
+}
+
+fn token_from_row(row: &SqliteRow) -> StoreResult<Token> {
+    Ok(Token {
+        id: row.get("id"),
+        name: row.get("name"),
+        role: role(row.get("role"))?,
+        partner: row.get("partner"),
+        prefix: row.get("prefix"),
+        created_at: from_micros(row.get("created_at"))?,
+        revoked_at: row
+            .get::<Option<i64>, _>("revoked_at")
+            .map(from_micros)
+            .transpose()?,
+    })
+}
+
+const INSERT_USER: &str = "INSERT INTO users (id, email, name, role, partner, active, created_at, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
+
+#[async_trait]
+impl DirectoryStore for SqliteDirectory {
+    async fn create_partner(&self, partner: &Partner) -> StoreResult<()> {
+        let partner = partner.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO partners (slug, version, state) VALUES (?, ?, ?)")
+                        .bind(partner.slug.as_str())
+                        .bind(partner.version)
+                        .bind(encode_state(&partner))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_err(&format!("partner slug {}", partner.slug.as_str())))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn get_partner(&self, slug: &str) -> StoreResult<Partner> {
+        let state: String = sqlx::query_scalar("SELECT state FROM partners WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(&self.0.read)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        decode_state(&state)
+    }
+
+    async fn list_partners(&self) -> StoreResult<Vec<Partner>> {
+        let states: Vec<String> = sqlx::query_scalar("SELECT state FROM partners ORDER BY slug")
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        states.iter().map(|s| decode_state(s)).collect()
+    }
+
+    async fn save_partner(&self, partner: &Partner, expected_version: i64) -> StoreResult<()> {
+        let partner = partner.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE partners SET version = ?, state = ? WHERE slug = ? AND version = ?",
+                    )
+                    .bind(partner.version)
+                    .bind(encode_state(&partner))
+                    .bind(partner.slug.as_str())
+                    .bind(expected_version)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if done.rows_affected() == 1 {
+                        return Ok(());
+                    }
+                    let current: Option<i64> =
+                        sqlx::query_scalar("SELECT version FROM partners WHERE slug = ?")
+                            .bind(partner.slug.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await
+                            .map_err(backend)?;
+                    Err(match current {
+                        None => StoreError::NotFound,
+                        Some(current) => StoreError::VersionConflict {
+                            expected: expected_version,
+                            current,
+                        },
+                    })
+                })
+            })
+            .await
+    }
+
+    async fn delete_partner(&self, slug: &str) -> StoreResult<()> {
+        let slug = slug.to_string();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM partners WHERE slug = ?")
+                        .bind(&slug)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| match map_err("")(e) {
+                            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                                "partner {slug} still has escalations, users or tokens; deactivate it instead"
+                            )),
+                            other => other,
+                        })?;
+                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                })
+            })
+            .await
+    }
+
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
+        let user = user.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let row = sqlx::query(INSERT_USER)
+                        .bind(None::<i64>)
+                        .bind(&user.email)
+                        .bind(&user.name)
+                        .bind(user.role.as_str())
+                        .bind(&user.partner)
+                        .bind(1_i64)
+                        .bind(micros(user.created_at))
+                        .bind(&user.password_hash)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(map_err(&format!("user {}", user.email)))?;
+                    user_from_row(&row)
+                })
+            })
+            .await
+    }
+
+    async fn user_credentials(&self, email: &str) -> StoreResult<UserCredentials> {
+        let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.0.read)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(UserCredentials {
+            user: user_from_row(&row)?,
+            password_hash: row.get("password_hash"),
+        })
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY id")
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn import_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let (user, password_hash) = (user.clone(), password_hash.to_string());
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(INSERT_USER)
+                        .bind(user.id)
+                        .bind(&user.email)
+                        .bind(&user.name)
+                        .bind(user.role.as_str())
+                        .bind(&user.partner)
+                        .bind(i64::from(user.active))
+                        .bind(micros(user.created_at))
+                        .bind(&password_hash)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(map_err(&format!("user {}", user.email)))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn create_token(&self, token: &NewToken) -> StoreResult<Token> {
+        let token = token.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "INSERT INTO tokens (name, role, partner, prefix, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                    )
+                    .bind(&token.name)
+                    .bind(token.role.as_str())
+                    .bind(&token.partner)
+                    .bind(&token.prefix)
+                    .bind(&token.secret_sha256)
+                    .bind(micros(token.created_at))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_err(&format!("token {}", token.name)))?;
+                    token_from_row(&row)
+                })
+            })
+            .await
+    }
+
+    async fn find_token(&self, secret_sha256: &str) -> StoreResult<Token> {
+        let row =
+            sqlx::query("SELECT * FROM tokens WHERE secret_sha256 = ? AND revoked_at IS NULL")
+                .bind(secret_sha256)
+                .fetch_optional(&self.0.read)
+                .await
+                .map_err(backend)?
+                .ok_or(StoreError::NotFound)?;
+        token_from_row(&row)
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<Token>> {
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY id")
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(micros(at))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    if done.rows_affected() == 0 {
+                        Err(StoreError::NotFound)
+                    } else {
+                        Ok(())
+                    }
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,95 @@
+//! Storage-neutral encodings both backends share, so that they store and
+//! search exactly the same things: times as microseconds, the searchable
+//! text of an escalation, and events from their columns.
+
+use jiff::Timestamp;
+use ombud_domain::{Actor, Escalation, EscalationKey, EventKind, Role, StoredEvent, Visibility};
+
+use crate::error::{StoreError, StoreResult};
+
+/// A time as stored: microseconds since the Unix epoch.
+pub fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+pub fn from_micros(value: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_microsecond(value).map_err(StoreError::backend)
+}
+
+/// The `main` search document of an escalation: what a partner and staff
+/// alike may find it by.
+pub fn main_search_text(e: &Escalation) -> String {
+    let mut text = format!("{}\n{}", e.title, e.description);
+    if let Some(r) = &e.partner_ref {
+        text.push('\n');
+        text.push_str(r);
+    }
+    for s in &e.subjects {
+        for part in [s.external_id.as_deref(), s.url.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            text.push('\n');
+            text.push_str(part);
+        }
+    }
+    text
+}
+
+/// The sort value of an escalation for keyset pagination.
+pub fn sort_value(e: &Escalation, field: crate::SortField) -> i64 {
+    match field {
+        crate::SortField::CreatedAt | crate::SortField::Relevance => micros(e.created_at),
+        crate::SortField::UpdatedAt => micros(e.updated_at),
+        crate::SortField::Priority => e.priority.rank(),
+        crate::SortField::Key => e.key.0,
+    }
+}
+
+/// The columns of an event row, as both backends store them.
+#[derive(Debug)]
+pub struct EventColumns {
+    pub escalation_id: i64,
+    pub seq: i64,
+    pub kind: String,
+    pub visibility: String,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub actor_role: Option<String>,
+    pub at: i64,
+    pub data: serde_json::Value,
+}
+
+impl EventColumns {
+    pub fn into_event(self) -> StoreResult<StoredEvent> {
+        let bad = |what: &str, value: &str| {
+            StoreError::Backend(format!("stored event has unknown {what} {value:?}").into())
+        };
+        Ok(StoredEvent {
+            escalation: EscalationKey(self.escalation_id),
+            seq: self.seq,
+            kind: EventKind::parse(&self.kind).ok_or_else(|| bad("kind", &self.kind))?,
+            visibility: Visibility::parse(&self.visibility)
+                .ok_or_else(|| bad("visibility", &self.visibility))?,
+            actor: Actor {
+                id: self.actor_id,
+                name: self.actor_name,
+                role: match self.actor_role {
+                    None => None,
+                    Some(r) => Some(Role::parse(&r).ok_or_else(|| bad("role", &r))?),
+                },
+            },
+            at: from_micros(self.at)?,
+            data: self.data,
+        })
+    }
+}
+
+/// Parses a JSON `state` column.
+pub fn decode_state<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<T> {
+    serde_json::from_str(json).map_err(StoreError::backend)
+}
+
+pub fn encode_state<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain types serialise to JSON")
+}

@@ -1,0 +1,40 @@
+//! Readiness and counts; backups are pg_dump's job.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use ombud_store::{Maintenance, StoreError, StoreResult};
+
+use crate::{Pool, backend};
+
+#[derive(Debug)]
+pub(crate) struct PgMaintenance(pub(crate) Pool);
+
+#[async_trait]
+impl Maintenance for PgMaintenance {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.0)
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+
+    async fn backup(&self, _to: &Path) -> StoreResult<()> {
+        Err(StoreError::Conflict(
+            "online backup of PostgreSQL is pg_dump's job: pg_dump --format=custom <database>"
+                .into(),
+        ))
+    }
+
+    async fn escalation_count(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM escalations")
+            .fetch_one(&self.0)
+            .await
+            .map_err(backend)
+    }
+}

@@ -235,12 +235,13 @@ fn push_any<'a, T: sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'a>(
     list.push_unseparated(")");
 }
 
-/// The documents matching every search term, restricted to what `scope` may read.
+/// `FROM` the documents matching every search term, restricted to what
+/// `scope` may read, as `d` with their bm25 rank in `f.rank` (lower is better).
 fn push_search_match<'a>(query: &mut QueryBuilder<'a, Sqlite>, terms: &'a [String], scope: &Scope) {
     let (long, short): (Vec<&String>, Vec<&String>) =
         terms.iter().partition(|t| t.chars().count() >= 3);
     if long.is_empty() {
-        query.push(" FROM search_docs d WHERE 1 = 1");
+        query.push(" FROM (SELECT id AS rowid, 0.0 AS rank FROM search_docs) f");
     } else {
         // Each term as an FTS5 string: user input is never query syntax.
         let expression = long
@@ -248,9 +249,13 @@ fn push_search_match<'a>(query: &mut QueryBuilder<'a, Sqlite>, terms: &'a [Strin
             .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" ");
-        query.push(" FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ");
+        // bm25() is only allowed in the query that runs the MATCH itself, so
+        // that query is materialised rather than flattened into the join.
+        query.push(" FROM (WITH m AS MATERIALIZED (SELECT rowid, bm25(search_fts) AS rank FROM search_fts WHERE search_fts MATCH ");
         query.push_bind(expression);
+        query.push(") SELECT rowid, rank FROM m) f");
     }
+    query.push(" JOIN search_docs d ON d.id = f.rowid WHERE 1 = 1");
     // The trigram index needs three characters; shorter terms (two-character
     // Chinese and Japanese words) are checked on the document text.
     for term in short {
@@ -371,7 +376,7 @@ impl EscalationStore for SqliteEscalations {
         let relevance = filter.sort == SortField::Relevance && !terms.is_empty();
         let mut query = QueryBuilder::<Sqlite>::new("SELECT e.state FROM escalations e");
         if relevance {
-            query.push(" JOIN (SELECT d.escalation_id AS id, MIN(bm25(search_fts)) AS rank");
+            query.push(" JOIN (SELECT d.escalation_id AS id, MIN(f.rank) AS rank");
             push_search_match(&mut query, &terms, scope);
             query.push(" GROUP BY d.escalation_id) m ON m.id = e.id");
         }

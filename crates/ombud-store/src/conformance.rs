@@ -1,11 +1,1141 @@
 //! The backend conformance suite: one story over the whole storage contract
 //! that every backend must pass. Backends call [`run`] from their tests with
-//! two freshly opened, empty stores of their kind.
+//! two freshly opened, empty stores of their kind. Times are fixed; nothing
+//! here reads the system clock.
 
-use crate::Stores;
+use bytes::Bytes;
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::{
+    Actor, Escalation, EscalationKey, EscalationPatch, EventKind, NewEscalation, NewPartner,
+    NewSubject, Priority, RefItem, RefKind, Role, Status, SubjectKind, Visibility, reference,
+};
+
+use crate::{
+    Cursor, EscalationFilter, IdempotencyBegin, NewToken, NewUser, SavedResponse, Scope,
+    SortDirection, SortField, StoreError, Stores,
+};
+
+fn t0() -> Timestamp {
+    "2026-03-01T00:00:00Z".parse().expect("valid time")
+}
+
+fn at(minutes: i64) -> Timestamp {
+    t0() + SignedDuration::from_mins(minutes)
+}
+
+fn agent() -> Actor {
+    Actor {
+        id: "token:1".into(),
+        name: "Aiko".into(),
+        role: Some(Role::Agent),
+    }
+}
 
 /// Runs the whole story against `primary`, using `secondary` as the target of
 /// the export/import round trip; panics at the first broken promise.
 pub async fn run(primary: &Stores, secondary: &Stores) {
-    let _ = (primary, secondary);
+    reference_data_is_seeded_and_editable(primary).await;
+    partners_are_unique_and_versioned(primary).await;
+    users_and_tokens(primary).await;
+    let keys = escalations_get_sequential_keys(primary).await;
+    updates_are_optimistic_and_recorded(primary, keys[0]).await;
+    lists_filter_sort_and_page(primary).await;
+    search_finds_text_in_every_script(primary).await;
+    partners_see_only_their_own(primary).await;
+    reference_in_use_cannot_be_deleted(primary).await;
+    idempotency_keys_replay_and_refuse(primary).await;
+    blobs_round_trip(primary).await;
+    export_and_import_round_trip(primary, secondary).await;
+    maintenance_answers(primary).await;
+}
+
+async fn reference_data_is_seeded_and_editable(s: &Stores) {
+    for kind in RefKind::ALL {
+        let stored = s.reference.list(kind).await.expect("list reference");
+        let mut defaults = reference::defaults(kind);
+        defaults.sort_by(|a, b| a.code.cmp(&b.code));
+        assert_eq!(
+            stored, defaults,
+            "{kind:?} must be seeded with the defaults, ordered by code"
+        );
+    }
+    let item = RefItem {
+        code: "deepfake".into(),
+        label: "Synthetic media".into(),
+        description: String::new(),
+        parent: None,
+        active: true,
+    };
+    s.reference
+        .create(RefKind::EscalationType, &item)
+        .await
+        .expect("create reference item");
+    assert!(
+        matches!(
+            s.reference.create(RefKind::EscalationType, &item).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a duplicate code is a Conflict"
+    );
+    let retired = RefItem {
+        active: false,
+        label: "Synthetic media (retired)".into(),
+        ..item.clone()
+    };
+    s.reference
+        .update(RefKind::EscalationType, &retired)
+        .await
+        .expect("update reference item");
+    assert_eq!(
+        s.reference
+            .get(RefKind::EscalationType, "deepfake")
+            .await
+            .expect("get"),
+        retired
+    );
+    let ghost = RefItem {
+        code: "ghost".into(),
+        ..item.clone()
+    };
+    assert!(matches!(
+        s.reference.update(RefKind::EscalationType, &ghost).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.reference.get(RefKind::Outcome, "ghost").await,
+        Err(StoreError::NotFound)
+    ));
+    s.reference
+        .delete(RefKind::EscalationType, "deepfake")
+        .await
+        .expect("delete unused item");
+    assert!(matches!(
+        s.reference
+            .delete(RefKind::EscalationType, "deepfake")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+fn partner(
+    slug: &str,
+    kind: &str,
+    tier: i64,
+    country: &str,
+    language: &str,
+) -> ombud_domain::Partner {
+    NewPartner {
+        slug: slug.into(),
+        name: format!("Partner {slug}"),
+        kind: kind.into(),
+        tier,
+        country: country.into(),
+        language: language.into(),
+        contacts: Vec::new(),
+        allowed_types: Vec::new(),
+    }
+    .validate(t0())
+    .expect("valid partner")
+}
+
+async fn partners_are_unique_and_versioned(s: &Stores) {
+    for p in [
+        partner("jp-police", "law_enforcement", 1, "JP", "ja"),
+        partner("th-ministry", "government", 1, "TH", "th"),
+        partner("kr-court", "court", 2, "KR", "ko"),
+        partner("brand-agency", "advertiser", 3, "US", "en"),
+        partner("unused", "ngo", 3, "ID", "id"),
+    ] {
+        s.directory
+            .create_partner(&p)
+            .await
+            .expect("create partner");
+    }
+    let duplicate = partner("jp-police", "ngo", 2, "JP", "ja");
+    assert!(
+        matches!(
+            s.directory.create_partner(&duplicate).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "duplicate slug"
+    );
+    let stored = s
+        .directory
+        .get_partner("jp-police")
+        .await
+        .expect("get partner");
+    assert_eq!(
+        stored,
+        partner("jp-police", "law_enforcement", 1, "JP", "ja")
+    );
+    let slugs: Vec<String> = s
+        .directory
+        .list_partners()
+        .await
+        .expect("list")
+        .iter()
+        .map(|p| p.slug.as_str().to_string())
+        .collect();
+    assert_eq!(
+        slugs,
+        [
+            "brand-agency",
+            "jp-police",
+            "kr-court",
+            "th-ministry",
+            "unused"
+        ],
+        "partners listed by slug"
+    );
+
+    let patch = ombud_domain::PartnerPatch {
+        tier: Some(2),
+        ..Default::default()
+    };
+    let next = patch.apply(&stored, at(1)).expect("valid patch");
+    assert_eq!(next.version, 2);
+    s.directory
+        .save_partner(&next, 1)
+        .await
+        .expect("save with the right version");
+    let stale = ombud_domain::PartnerPatch {
+        tier: Some(3),
+        ..Default::default()
+    }
+    .apply(&stored, at(2))
+    .expect("valid");
+    match s.directory.save_partner(&stale, 1).await {
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            current: 2,
+        }) => {}
+        other => panic!("a stale partner save must be VersionConflict{{1, 2}}, got {other:?}"),
+    }
+    assert_eq!(
+        s.directory
+            .get_partner("jp-police")
+            .await
+            .expect("get")
+            .tier
+            .get(),
+        2,
+        "the stale save changed nothing"
+    );
+    s.directory
+        .delete_partner("unused")
+        .await
+        .expect("delete unused partner");
+    assert!(matches!(
+        s.directory.get_partner("unused").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.directory.delete_partner("unused").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn users_and_tokens(s: &Stores) {
+    let staff = NewUser {
+        email: "aiko@example.com".into(),
+        name: "Aiko".into(),
+        role: Role::Agent,
+        partner: None,
+        password_hash: "$argon2id$x".into(),
+        created_at: t0(),
+    };
+    let created = s.directory.create_user(&staff).await.expect("create user");
+    assert_eq!(
+        (created.email.as_str(), created.role, created.active),
+        ("aiko@example.com", Role::Agent, true)
+    );
+    assert!(
+        matches!(
+            s.directory.create_user(&staff).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "duplicate email"
+    );
+    let portal = NewUser {
+        email: "desk@police.example".into(),
+        role: Role::Partner,
+        partner: Some("jp-police".into()),
+        ..staff.clone()
+    };
+    s.directory
+        .create_user(&portal)
+        .await
+        .expect("create partner user");
+    let credentials = s
+        .directory
+        .user_credentials("aiko@example.com")
+        .await
+        .expect("credentials");
+    assert_eq!(credentials.password_hash, "$argon2id$x");
+    assert_eq!(credentials.user, created);
+    assert_eq!(s.directory.list_users().await.expect("list users").len(), 2);
+    assert!(matches!(
+        s.directory.user_credentials("nobody@example.com").await,
+        Err(StoreError::NotFound)
+    ));
+
+    let token = NewToken {
+        name: "ci".into(),
+        role: Role::Partner,
+        partner: Some("jp-police".into()),
+        prefix: "ombud_abc".into(),
+        secret_sha256: "a".repeat(64),
+        created_at: t0(),
+    };
+    let stored = s
+        .directory
+        .create_token(&token)
+        .await
+        .expect("create token");
+    assert_eq!(
+        s.directory
+            .find_token(&"a".repeat(64))
+            .await
+            .expect("find token"),
+        stored
+    );
+    assert_eq!(
+        s.directory.list_tokens().await.expect("list tokens"),
+        vec![stored.clone()]
+    );
+    s.directory
+        .revoke_token(stored.id, at(5))
+        .await
+        .expect("revoke");
+    assert!(
+        matches!(
+            s.directory.find_token(&"a".repeat(64)).await,
+            Err(StoreError::NotFound)
+        ),
+        "a revoked token is not found"
+    );
+    assert_eq!(
+        s.directory.list_tokens().await.expect("list")[0].revoked_at,
+        Some(at(5))
+    );
+}
+
+struct Sample {
+    partner: &'static str,
+    escalation_type: &'static str,
+    title: &'static str,
+    description: &'static str,
+    country: &'static str,
+    language: &'static str,
+    priority: &'static str,
+    tags: &'static [&'static str],
+    subject_url: &'static str,
+}
+
+const SAMPLES: &[Sample] = &[
+    Sample {
+        partner: "jp-police",
+        escalation_type: "account_access",
+        title: "アカウント乗っ取りの報告",
+        description: "パスワードが変更されました",
+        country: "JP",
+        language: "ja",
+        priority: "P1",
+        tags: &["vip"],
+        subject_url: "https://social.example/taro",
+    },
+    Sample {
+        partner: "jp-police",
+        escalation_type: "scams_fraud",
+        title: "投資詐欺広告の停止要請",
+        description: "有名人の写真を無断使用",
+        country: "JP",
+        language: "ja",
+        priority: "P0",
+        tags: &["press", "vip"],
+        subject_url: "https://ads.example/ad/991",
+    },
+    Sample {
+        partner: "th-ministry",
+        escalation_type: "government_order",
+        title: "คำสั่งให้ลบเนื้อหา",
+        description: "บัญชีถูกแฮ็กและมีการเปลี่ยนอีเมล",
+        country: "TH",
+        language: "th",
+        priority: "P1",
+        tags: &[],
+        subject_url: "https://social.example/somchai",
+    },
+    Sample {
+        partner: "kr-court",
+        escalation_type: "court_order",
+        title: "법원 명령에 따른 게시물 삭제",
+        description: "명예훼손 게시물",
+        country: "KR",
+        language: "ko",
+        priority: "P2",
+        tags: &["press"],
+        subject_url: "https://social.example/p/123",
+    },
+    Sample {
+        partner: "brand-agency",
+        escalation_type: "ip_notice",
+        title: "Counterfeit sneakers listing",
+        description: "Fake trademark on a marketplace listing",
+        country: "US",
+        language: "en",
+        priority: "P3",
+        tags: &[],
+        subject_url: "https://market.example/item/55",
+    },
+    Sample {
+        partner: "brand-agency",
+        escalation_type: "scams_fraud",
+        title: "Celebrity crypto scam ad",
+        description: "停止 requested by the talent agency",
+        country: "SG",
+        language: "en",
+        priority: "P2",
+        tags: &["vip"],
+        subject_url: "https://ads.example/ad/12",
+    },
+];
+
+fn draft(sample: &Sample) -> ombud_domain::EscalationDraft {
+    NewEscalation {
+        escalation_type: sample.escalation_type.into(),
+        title: sample.title.into(),
+        description: sample.description.into(),
+        partner: Some(sample.partner.into()),
+        country: sample.country.into(),
+        language: sample.language.into(),
+        priority: Some(sample.priority.into()),
+        tags: sample.tags.iter().map(|t| t.to_string()).collect(),
+        subjects: vec![NewSubject {
+            kind: SubjectKind::Post,
+            surface: "social".into(),
+            external_id: None,
+            url: Some(sample.subject_url.into()),
+        }],
+        ..Default::default()
+    }
+    .validate(sample.partner, "api", t0())
+    .expect("valid sample")
+}
+
+async fn escalations_get_sequential_keys(s: &Stores) -> Vec<EscalationKey> {
+    let mut keys = Vec::new();
+    for (i, sample) in SAMPLES.iter().enumerate() {
+        let created = s
+            .escalations
+            .create(draft(sample), &agent(), at(i as i64 * 10))
+            .await
+            .expect("create escalation");
+        assert_eq!(
+            created.key,
+            EscalationKey(i as i64 + 1),
+            "keys are sequential from ESC-1"
+        );
+        assert_eq!((created.version, created.status), (1, Status::New));
+        assert_eq!(
+            s.escalations
+                .get(created.key, &Scope::Staff)
+                .await
+                .expect("get"),
+            created,
+            "get returns what create returned"
+        );
+        let timeline = s
+            .escalations
+            .timeline(created.key, &Scope::Staff)
+            .await
+            .expect("timeline");
+        assert_eq!(timeline.len(), 1);
+        assert_eq!(
+            (timeline[0].seq, timeline[0].kind, timeline[0].at),
+            (1, EventKind::Created, at(i as i64 * 10))
+        );
+        keys.push(created.key);
+    }
+    assert!(matches!(
+        s.escalations.get(EscalationKey(999), &Scope::Staff).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.escalations
+            .timeline(EscalationKey(999), &Scope::Staff)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    keys
+}
+
+async fn updates_are_optimistic_and_recorded(s: &Stores, key: EscalationKey) {
+    let e = s.escalations.get(key, &Scope::Staff).await.expect("get");
+    let patch = EscalationPatch {
+        priority: Some("P0".into()),
+        assignee: Some(Some("aiko@example.com".into())),
+        queue: Some(Some("apac-ja".into())),
+        ..Default::default()
+    };
+    let (e1, events) = e.apply_patch(&patch, &agent(), at(100)).expect("patch");
+    s.escalations
+        .save(&e1, 1, &events)
+        .await
+        .expect("save patch");
+    let (e2, ev) = e1
+        .transition(Status::Investigating, None, &agent(), at(101))
+        .expect("transition");
+    s.escalations
+        .save(&e2, e1.version, &[ev])
+        .await
+        .expect("save transition");
+    let (e3, ev) = e2
+        .comment(
+            "内部メモ: ログイン履歴を確認 secret-internal-note",
+            Visibility::Internal,
+            &agent(),
+            at(102),
+        )
+        .expect("comment");
+    s.escalations
+        .save(&e3, e2.version, &[ev])
+        .await
+        .expect("save internal comment");
+    let (e4, ev) = e3
+        .comment(
+            "ご連絡ありがとうございます",
+            Visibility::Partner,
+            &agent(),
+            at(103),
+        )
+        .expect("comment");
+    s.escalations
+        .save(&e4, e3.version, &[ev])
+        .await
+        .expect("save partner comment");
+    let subject = NewSubject {
+        kind: SubjectKind::Account,
+        surface: "social".into(),
+        external_id: Some("@Taro_Fake".into()),
+        url: None,
+    };
+    let (e5, ev) = e4
+        .add_subject(&subject, &agent(), at(104))
+        .expect("subject");
+    s.escalations
+        .save(&e5, e4.version, &[ev])
+        .await
+        .expect("save subject");
+    let evidence = ombud_domain::Evidence {
+        id: String::new(),
+        sha256: crate::sha256_hex(b"png"),
+        filename: "screen.png".into(),
+        size: 3,
+        declared_type: "image/png".into(),
+        sniffed_type: Some("image/png".into()),
+        sensitive: true,
+        visibility: Visibility::Internal,
+        uploaded_by: "token:1".into(),
+        uploaded_at: at(105),
+    };
+    let (e6, ev) = e5.add_evidence(evidence, &agent(), at(105));
+    s.escalations
+        .save(&e6, e5.version, &[ev])
+        .await
+        .expect("save evidence");
+
+    let stored = s.escalations.get(key, &Scope::Staff).await.expect("get");
+    assert_eq!(stored, e6, "the state read back is the state saved");
+    assert_eq!(stored.version, 7);
+    let timeline = s
+        .escalations
+        .timeline(key, &Scope::Staff)
+        .await
+        .expect("timeline");
+    let seqs: Vec<i64> = timeline.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=timeline.len() as i64).collect::<Vec<_>>(),
+        "seqs are gap-free from 1"
+    );
+    let kinds: Vec<EventKind> = timeline.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Created,
+            EventKind::FieldChanged,
+            EventKind::FieldChanged,
+            EventKind::Assigned,
+            EventKind::StatusChanged,
+            EventKind::CommentAdded,
+            EventKind::CommentAdded,
+            EventKind::SubjectAdded,
+            EventKind::EvidenceAdded
+        ],
+        "events in the order they happened"
+    );
+    assert_eq!(
+        timeline[5].data["body"],
+        "内部メモ: ログイン履歴を確認 secret-internal-note"
+    );
+    assert_eq!(timeline[5].actor, agent());
+
+    // A stale save changes neither state nor timeline.
+    let (stale, ev) = e5
+        .transition(Status::Resolved, None, &agent(), at(106))
+        .expect("transition");
+    match s.escalations.save(&stale, e5.version, &[ev]).await {
+        Err(StoreError::VersionConflict {
+            expected: 6,
+            current: 7,
+        }) => {}
+        other => panic!("a stale save must be VersionConflict{{6, 7}}, got {other:?}"),
+    }
+    assert_eq!(
+        s.escalations.get(key, &Scope::Staff).await.expect("get"),
+        e6
+    );
+    assert_eq!(
+        s.escalations
+            .timeline(key, &Scope::Staff)
+            .await
+            .expect("timeline")
+            .len(),
+        timeline.len()
+    );
+    let missing = Escalation {
+        key: EscalationKey(999),
+        ..e6.clone()
+    };
+    assert!(matches!(
+        s.escalations.save(&missing, 7, &[]).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+fn filter() -> EscalationFilter {
+    EscalationFilter {
+        limit: 50,
+        ..Default::default()
+    }
+}
+
+async fn keys_of(s: &Stores, f: &EscalationFilter, scope: &Scope) -> Vec<i64> {
+    s.escalations
+        .list(f, scope)
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|e| e.key.0)
+        .collect()
+}
+
+async fn lists_filter_sort_and_page(s: &Stores) {
+    let staff = Scope::Staff;
+    assert_eq!(
+        keys_of(s, &filter(), &staff).await,
+        [6, 5, 4, 3, 2, 1],
+        "default: newest first"
+    );
+    let cases: Vec<(EscalationFilter, Vec<i64>)> = vec![
+        (
+            EscalationFilter {
+                statuses: vec![Status::Investigating],
+                ..filter()
+            },
+            vec![1],
+        ),
+        (
+            EscalationFilter {
+                statuses: vec![Status::New, Status::Investigating],
+                ..filter()
+            },
+            vec![6, 5, 4, 3, 2, 1],
+        ),
+        (
+            EscalationFilter {
+                types: vec!["scams_fraud".into()],
+                ..filter()
+            },
+            vec![6, 2],
+        ),
+        (
+            EscalationFilter {
+                priorities: vec![Priority::P0],
+                ..filter()
+            },
+            vec![2, 1],
+        ),
+        (
+            EscalationFilter {
+                partners: vec!["brand-agency".into(), "kr-court".into()],
+                ..filter()
+            },
+            vec![6, 5, 4],
+        ),
+        (
+            EscalationFilter {
+                assignee: Some(Some("aiko@example.com".into())),
+                ..filter()
+            },
+            vec![1],
+        ),
+        (
+            EscalationFilter {
+                assignee: Some(None),
+                ..filter()
+            },
+            vec![6, 5, 4, 3, 2],
+        ),
+        (
+            EscalationFilter {
+                queue: Some("apac-ja".into()),
+                ..filter()
+            },
+            vec![1],
+        ),
+        (
+            EscalationFilter {
+                countries: vec!["TH".into(), "SG".into()],
+                ..filter()
+            },
+            vec![6, 3],
+        ),
+        (
+            EscalationFilter {
+                languages: vec!["en".into()],
+                ..filter()
+            },
+            vec![6, 5],
+        ),
+        (
+            EscalationFilter {
+                tags: vec!["vip".into()],
+                ..filter()
+            },
+            vec![6, 2, 1],
+        ),
+        (
+            EscalationFilter {
+                tags: vec!["vip".into(), "press".into()],
+                ..filter()
+            },
+            vec![2],
+        ),
+        (
+            EscalationFilter {
+                created_from: Some(at(20)),
+                created_to: Some(at(40)),
+                ..filter()
+            },
+            vec![4, 3],
+        ),
+        (
+            EscalationFilter {
+                updated_from: Some(at(100)),
+                ..filter()
+            },
+            vec![1],
+        ),
+        (
+            EscalationFilter {
+                types: vec!["scams_fraud".into()],
+                countries: vec!["JP".into()],
+                ..filter()
+            },
+            vec![2],
+        ),
+    ];
+    for (f, expected) in cases {
+        assert_eq!(keys_of(s, &f, &staff).await, expected, "filter {f:?}");
+    }
+    let sorted = |sort, direction| EscalationFilter {
+        sort,
+        direction,
+        ..filter()
+    };
+    assert_eq!(
+        keys_of(s, &sorted(SortField::CreatedAt, SortDirection::Asc), &staff).await,
+        [1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(
+        keys_of(s, &sorted(SortField::Key, SortDirection::Desc), &staff).await,
+        [6, 5, 4, 3, 2, 1]
+    );
+    assert_eq!(
+        keys_of(
+            s,
+            &sorted(SortField::UpdatedAt, SortDirection::Desc),
+            &staff
+        )
+        .await,
+        [1, 6, 5, 4, 3, 2]
+    );
+    // Priority ranks: 1→P0, 2→P0, 3→P1, 4→P2, 6→P2, 5→P3; ties broken by key.
+    assert_eq!(
+        keys_of(s, &sorted(SortField::Priority, SortDirection::Asc), &staff).await,
+        [1, 2, 3, 4, 6, 5]
+    );
+    assert_eq!(
+        keys_of(s, &sorted(SortField::Priority, SortDirection::Desc), &staff).await,
+        [5, 6, 4, 3, 2, 1]
+    );
+
+    for sort in [
+        SortField::CreatedAt,
+        SortField::Priority,
+        SortField::UpdatedAt,
+        SortField::Key,
+    ] {
+        for direction in [SortDirection::Asc, SortDirection::Desc] {
+            let all = keys_of(s, &sorted(sort, direction), &staff).await;
+            let mut walked = Vec::new();
+            let mut f = EscalationFilter {
+                limit: 4,
+                ..sorted(sort, direction)
+            };
+            let mut pages = 0;
+            loop {
+                let page = s.escalations.list(&f, &staff).await.expect("page");
+                walked.extend(page.items.iter().map(|e| e.key.0));
+                pages += 1;
+                match page.next {
+                    Some(cursor) => f.cursor = Some(cursor),
+                    None => break,
+                }
+                assert!(pages < 10, "pagination must end");
+            }
+            assert_eq!(
+                walked, all,
+                "walking pages of 4 ({sort:?} {direction:?}) visits each escalation once, in order"
+            );
+        }
+    }
+}
+
+async fn search(s: &Stores, q: &str, scope: &Scope) -> Vec<i64> {
+    let mut keys = keys_of(
+        s,
+        &EscalationFilter {
+            q: Some(q.into()),
+            ..filter()
+        },
+        scope,
+    )
+    .await;
+    keys.sort_unstable();
+    keys
+}
+
+async fn search_finds_text_in_every_script(s: &Stores) {
+    let staff = Scope::Staff;
+    let cases: &[(&str, &[i64])] = &[
+        ("乗っ取り", &[1]),
+        ("詐欺", &[2]),
+        ("停止", &[2, 6]),
+        ("แฮ็ก", &[3]),
+        ("ลบเนื้อหา", &[3]),
+        ("명예훼손", &[4]),
+        ("COUNTERFEIT", &[5]),
+        ("sneakers listing", &[5]),
+        ("crypto celebrity", &[6]),
+        ("market.example/item/55", &[5]),
+        ("@taro_fake", &[1]),
+        ("ログイン履歴", &[1]),
+        ("secret-internal-note", &[1]),
+        ("nothing-matches-this", &[]),
+        ("%", &[]),
+        ("_", &[1]), // only the literal underscore of @taro_fake, not a wildcard
+        ("\"", &[]),
+        ("* OR NEAR(", &[]),
+        ("sneakers nothing-else", &[]),
+    ];
+    for (q, expected) in cases {
+        assert_eq!(search(s, q, &staff).await, *expected, "search {q:?}");
+    }
+    let relevance = EscalationFilter {
+        q: Some("example".into()),
+        sort: SortField::Relevance,
+        limit: 4,
+        ..filter()
+    };
+    let first = s
+        .escalations
+        .list(&relevance, &staff)
+        .await
+        .expect("relevance page");
+    assert_eq!(first.items.len(), 4);
+    let Some(next @ Cursor::Offset(4)) = first.next else {
+        panic!("relevance pages by offset, got {:?}", first.next)
+    };
+    let second = s
+        .escalations
+        .list(
+            &EscalationFilter {
+                cursor: Some(next),
+                ..relevance.clone()
+            },
+            &staff,
+        )
+        .await
+        .expect("page 2");
+    let mut all: Vec<i64> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|e| e.key.0)
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [1, 2, 3, 4, 5, 6],
+        "relevance pages cover every match once"
+    );
+    assert_eq!(second.next, None);
+}
+
+async fn partners_see_only_their_own(s: &Stores) {
+    let police = Scope::Partner("jp-police".into());
+    assert_eq!(keys_of(s, &filter(), &police).await, [2, 1]);
+    assert!(s.escalations.get(EscalationKey(1), &police).await.is_ok());
+    assert!(
+        matches!(
+            s.escalations.get(EscalationKey(3), &police).await,
+            Err(StoreError::NotFound)
+        ),
+        "another partner's case is NotFound"
+    );
+    assert!(matches!(
+        s.escalations.timeline(EscalationKey(3), &police).await,
+        Err(StoreError::NotFound)
+    ));
+    let timeline = s
+        .escalations
+        .timeline(EscalationKey(1), &police)
+        .await
+        .expect("timeline");
+    assert!(
+        timeline.iter().all(|e| e.visibility == Visibility::Partner),
+        "a partner sees only partner-visible events"
+    );
+    assert!(timeline.iter().any(|e| {
+        e.data
+            .get("body")
+            .is_some_and(|b| b == "ご連絡ありがとうございます")
+    }));
+    assert!(
+        !timeline
+            .iter()
+            .any(|e| e.data.to_string().contains("secret-internal-note")),
+        "no internal note reaches a partner"
+    );
+    assert_eq!(
+        search(s, "secret-internal-note", &police).await,
+        Vec::<i64>::new(),
+        "search never matches internal notes for partners"
+    );
+    assert_eq!(search(s, "ログイン履歴", &police).await, Vec::<i64>::new());
+    assert_eq!(search(s, "詐欺", &police).await, [2]);
+    assert_eq!(
+        search(s, "counterfeit", &police).await,
+        Vec::<i64>::new(),
+        "nor other partners' cases"
+    );
+}
+
+async fn reference_in_use_cannot_be_deleted(s: &Stores) {
+    assert!(matches!(
+        s.reference
+            .delete(RefKind::EscalationType, "scams_fraud")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.reference.delete(RefKind::Surface, "social").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        matches!(
+            s.directory.delete_partner("jp-police").await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a partner with escalations stays"
+    );
+    assert!(
+        s.reference
+            .get(RefKind::EscalationType, "scams_fraud")
+            .await
+            .is_ok()
+    );
+}
+
+async fn idempotency_keys_replay_and_refuse(s: &Stores) {
+    let i = &s.idempotency;
+    assert_eq!(
+        i.begin("token:1", "k1", "fp-a", at(0))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Started
+    );
+    assert_eq!(
+        i.begin("token:1", "k1", "fp-a", at(1))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::InProgress
+    );
+    let saved = SavedResponse {
+        status: 201,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: "{\"key\":\"ESC-9\"}".into(),
+    };
+    i.complete("token:1", "k1", &saved).await.expect("complete");
+    assert_eq!(
+        i.begin("token:1", "k1", "fp-a", at(2))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Replay(saved)
+    );
+    assert_eq!(
+        i.begin("token:1", "k1", "fp-b", at(2))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Mismatch
+    );
+    assert_eq!(
+        i.begin("token:2", "k1", "fp-b", at(2))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Started,
+        "keys are per principal"
+    );
+    i.abandon("token:2", "k1").await.expect("abandon");
+    assert_eq!(
+        i.begin("token:2", "k1", "fp-c", at(3))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Started,
+        "abandoned keys start afresh"
+    );
+    assert_eq!(
+        i.purge(at(3)).await.expect("purge"),
+        1,
+        "only keys reserved before the cut-off are purged"
+    );
+    assert_eq!(
+        i.begin("token:1", "k1", "fp-z", at(4))
+            .await
+            .expect("begin"),
+        IdempotencyBegin::Started
+    );
+}
+
+async fn blobs_round_trip(s: &Stores) {
+    let bytes = Bytes::from_static("証拠 evidence".as_bytes());
+    let sha = s.blobs.put(bytes.clone()).await.expect("put");
+    assert_eq!(sha, crate::sha256_hex(&bytes));
+    assert_eq!(s.blobs.put(bytes.clone()).await.expect("put again"), sha);
+    assert_eq!(s.blobs.get(&sha).await.expect("get"), bytes);
+    assert!(matches!(
+        s.blobs.get(&"0".repeat(64)).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn export_and_import_round_trip(primary: &Stores, secondary: &Stores) {
+    let mut exported = Vec::new();
+    let mut after = None;
+    while let batch = primary
+        .escalations
+        .export_batch(after, 4)
+        .await
+        .expect("export")
+        && let Some(last) = batch.last()
+    {
+        after = Some(last.escalation.key);
+        exported.extend(batch);
+    }
+    assert_eq!(
+        exported
+            .iter()
+            .map(|x| x.escalation.key.0)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    for x in &exported {
+        assert_eq!(
+            x.events,
+            primary
+                .escalations
+                .timeline(x.escalation.key, &Scope::Staff)
+                .await
+                .expect("timeline")
+        );
+    }
+    for p in primary.directory.list_partners().await.expect("partners") {
+        secondary
+            .directory
+            .create_partner(&p)
+            .await
+            .expect("copy partner");
+    }
+    secondary
+        .escalations
+        .import(&exported)
+        .await
+        .expect("import");
+    let mut again = Vec::new();
+    let mut after = None;
+    while let batch = secondary
+        .escalations
+        .export_batch(after, 100)
+        .await
+        .expect("export")
+        && let Some(last) = batch.last()
+    {
+        after = Some(last.escalation.key);
+        again.extend(batch);
+    }
+    assert_eq!(
+        again, exported,
+        "import then export gives back exactly what was exported"
+    );
+    assert!(
+        matches!(
+            secondary.escalations.import(&exported[..1]).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "importing an existing key is a Conflict"
+    );
+    assert_eq!(
+        secondary
+            .maintenance
+            .escalation_count()
+            .await
+            .expect("count"),
+        6,
+        "a refused import writes nothing"
+    );
+    assert_eq!(
+        search(secondary, "secret-internal-note", &Scope::Staff).await,
+        [1],
+        "imported comments are searchable"
+    );
+    let next = secondary
+        .escalations
+        .create(draft(&SAMPLES[0]), &agent(), at(500))
+        .await
+        .expect("create after import");
+    assert_eq!(
+        next.key,
+        EscalationKey(7),
+        "keys continue above the highest imported"
+    );
+}
+
+async fn maintenance_answers(s: &Stores) {
+    s.maintenance.ping().await.expect("ping");
+    assert_eq!(s.maintenance.escalation_count().await.expect("count"), 6);
+    assert!(["sqlite", "postgres"].contains(&s.maintenance.backend_name()));
 }

@@ -60,38 +60,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()),
         )
     })?;
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                ApiError::field(
-                    "validation_failed",
-                    &field,
-                    strip_position(&inner.to_string()),
-                )
-            }
-            _ => ApiError::new("malformed_json", format!("malformed JSON: {inner}")),
-        }
-    })?;
-    deserializer
-        .end()
+    // Syntax first, shape second: serde_json reports some wrong types (an
+    // integer where an enum belongs) as syntax errors, so checking the shape
+    // on a parsed document keeps 400 for broken JSON and 422 for wrong fields.
+    let document: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| ApiError::new("malformed_json", format!("malformed JSON: {e}")))?;
+    let value = serde_path_to_error::deserialize(document).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        ApiError::field("validation_failed", &field, error.into_inner().to_string())
+    })?;
     Ok(value)
-}
-
-/// serde_json appends " at line 1 column 42" to data errors; the field path says more.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
 }
 
 /// The authenticated caller, put in the request by the auth middleware.
@@ -224,7 +207,7 @@ mod tests {
             "malformed_json"
         );
         assert_eq!(
-            parse_json::<NewEscalation>(b"{} trailing")
+            parse_json::<serde_json::Value>(b"{} trailing")
                 .unwrap_err()
                 .code,
             "malformed_json"

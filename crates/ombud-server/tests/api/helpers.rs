@@ -1,0 +1,244 @@
+//! A running Ombud per test, with seeded partners, users and tokens, torn
+//! down (server stopped, database dropped) when the test ends.
+
+use std::sync::Arc;
+
+use ombud_domain::{Clock, ManualClock, NewPartner, Role};
+use ombud_server::{AppState, ServerConfig};
+use ombud_store::{NewUser, Stores};
+use ombud_store_postgres::testing::TempDatabase;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps the database alive as long as the app.
+#[allow(dead_code)] // Held only for its Drop.
+enum Storage {
+    Sqlite(tempfile::TempDir),
+    Postgres(TempDatabase),
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub stores: Stores,
+    /// admin, agent, partner of jp-police, partner of th-ministry
+    pub admin: String,
+    pub agent: String,
+    pub police: String,
+    pub ministry: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _storage: Storage,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Small limits so the 413 paths are cheap to reach.
+pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_UPLOAD: usize = 256 * 1024;
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (stores, storage) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                (
+                    ombud_store_sqlite::open(dir.path())
+                        .await
+                        .expect("open sqlite"),
+                    Storage::Sqlite(dir),
+                )
+            }
+            Backend::Postgres => {
+                let db = TempDatabase::create().await?;
+                (
+                    ombud_store_postgres::open(db.url())
+                        .await
+                        .expect("open postgres"),
+                    Storage::Postgres(db),
+                )
+            }
+        };
+        let clock = Arc::new(ManualClock::new(
+            "2026-11-25T09:00:00Z".parse().expect("time"),
+        ));
+        let now = clock.now();
+        for (slug, kind, country, language) in [
+            ("jp-police", "law_enforcement", "JP", "ja"),
+            ("th-ministry", "government", "TH", "th"),
+        ] {
+            let partner = NewPartner {
+                slug: slug.into(),
+                name: slug.into(),
+                kind: kind.into(),
+                tier: 1,
+                country: country.into(),
+                language: language.into(),
+                contacts: Vec::new(),
+                allowed_types: Vec::new(),
+            }
+            .validate(now)
+            .expect("valid partner");
+            stores
+                .directory
+                .create_partner(&partner)
+                .await
+                .expect("partner");
+        }
+        let user = NewUser {
+            email: "aiko@example.com".into(),
+            name: "Aiko".into(),
+            role: Role::Agent,
+            partner: None,
+            password_hash: "x".into(),
+            created_at: now,
+        };
+        stores.directory.create_user(&user).await.expect("user");
+        let token = async |role, partner: Option<&str>, name: &str| {
+            let (secret, record) = ombud_server::auth::new_token(name, role, partner, now);
+            stores.directory.create_token(&record).await.expect("token");
+            secret
+        };
+        let admin = token(Role::Admin, None, "admin").await;
+        let agent = token(Role::Agent, None, "agent").await;
+        let police = token(Role::Partner, Some("jp-police"), "police portal").await;
+        let ministry = token(Role::Partner, Some("th-ministry"), "ministry portal").await;
+        let config = ServerConfig {
+            max_body_bytes: MAX_BODY,
+            max_upload_bytes: MAX_UPLOAD,
+            ..Default::default()
+        };
+        let state = AppState::new(stores.clone(), clock, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(ombud_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Some(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            stores,
+            admin,
+            agent,
+            police,
+            ministry,
+            shutdown: Some(stop),
+            _storage: storage,
+        })
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, token)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Files an escalation as `token` and returns its JSON.
+    pub async fn file(&self, token: &str, body: Value) -> Value {
+        let response = self.post("/api/v1/escalations", token, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        response.json().await.expect("json")
+    }
+
+    pub async fn escalation_count(&self) -> i64 {
+        self.stores
+            .maintenance
+            .escalation_count()
+            .await
+            .expect("count")
+    }
+}
+
+/// A valid escalation body for jp-police.
+pub fn police_case(title: &str) -> Value {
+    serde_json::json!({
+        "type": "account_access",
+        "partner": "jp-police",
+        "title": title,
+        "description": "パスワードとメールアドレスが変更されました",
+        "country": "JP",
+        "language": "ja",
+        "priority": "P1",
+        "tags": ["vip"],
+        "subjects": [{"kind": "account", "surface": "social", "url": "https://social.example/taro"}]
+    })
+}
+
+/// Asserts an RFC 9457 problem with `status` and `code`; returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem json");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+/// Runs a test body against both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::{Backend, TestApp};
+
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let app = TestApp::spawn(Backend::Sqlite).await.expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn on_postgres() {
+                    if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;

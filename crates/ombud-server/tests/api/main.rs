@@ -1,0 +1,10 @@
+//! Black-box tests of the JSON API: the real router served on 127.0.0.1:0
+//! over a real SQLite file or a real PostgreSQL database, driven with reqwest.
+//! Every test runs against both backends.
+
+mod helpers;
+
+mod errors;
+mod escalations;
+mod scoping;
+mod setup;

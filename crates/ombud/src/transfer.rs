@@ -25,7 +25,7 @@ enum Line {
     Reference { kind: RefKind, item: RefItem },
     Partner(Partner),
     User { user: User, password_hash: String },
-    Escalation(ExportedEscalation),
+    Escalation(Box<ExportedEscalation>),
     Blob { sha256: String, base64: String },
 }
 
@@ -94,7 +94,7 @@ pub async fn export(stores: &Stores, mut out: impl Write) -> anyhow::Result<()> 
                 .iter()
                 .map(|e| e.sha256.clone())
                 .collect();
-            write_line(&mut out, &Line::Escalation(exported))?;
+            write_line(&mut out, &Line::Escalation(Box::new(exported)))?;
             for sha256 in blobs {
                 if written_blobs.insert(sha256.clone()) {
                     let bytes = stores
@@ -153,7 +153,7 @@ pub async fn import(stores: &Stores, input: impl BufRead) -> anyhow::Result<()> 
                 password_hash,
             } => stores.directory.import_user(&user, &password_hash).await?,
             Line::Escalation(exported) => {
-                batch.push(exported);
+                batch.push(*exported);
                 if batch.len() >= BATCH as usize {
                     escalations += flush(stores, &mut batch).await?;
                     bar.set_position(escalations);

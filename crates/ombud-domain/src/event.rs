@@ -84,10 +84,14 @@ impl NewEvent {
 
     /// Text of this event that full-text search should find (comment bodies).
     pub fn searchable_text(&self) -> Option<&str> {
-        match self.kind {
-            EventKind::CommentAdded => self.data.get("body").and_then(|b| b.as_str()),
-            _ => None,
-        }
+        searchable_text(self.kind, &self.data)
+    }
+}
+
+fn searchable_text(kind: EventKind, data: &serde_json::Value) -> Option<&str> {
+    match kind {
+        EventKind::CommentAdded => data.get("body").and_then(|b| b.as_str()),
+        _ => None,
     }
 }
 
@@ -106,4 +110,11 @@ pub struct StoredEvent {
     pub at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
+}
+
+impl StoredEvent {
+    /// Text of this event that full-text search should find, as for `NewEvent`.
+    pub fn searchable_text(&self) -> Option<&str> {
+        searchable_text(self.kind, &self.data)
+    }
 }

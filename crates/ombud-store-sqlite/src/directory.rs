@@ -10,7 +10,7 @@ use ombud_store::{
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Db, backend, map_err};
+use crate::{Db, Violation, backend, conflict};
 
 #[derive(Debug)]
 pub(crate) struct SqliteDirectory(pub(crate) Db);
@@ -47,6 +47,14 @@ fn token_from_row(row: &SqliteRow) -> StoreResult<Token> {
     })
 }
 
+/// A user's email is unique, and the partner it belongs to must exist.
+fn user_conflict(email: &str, partner: Option<&str>) -> impl FnOnce(sqlx::Error) -> StoreError {
+    conflict(
+        format!("user {email} already exists"),
+        partner.map(|p| format!("partner {p} does not exist")),
+    )
+}
+
 const INSERT_USER: &str = "INSERT INTO users (id, email, name, role, partner, active, created_at, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *";
 
 #[async_trait]
@@ -63,7 +71,10 @@ impl DirectoryStore for SqliteDirectory {
                         .bind(encode_state(&partner))
                         .execute(&mut *conn)
                         .await
-                        .map_err(map_err(&format!("partner slug {}", partner.slug.as_str())))?;
+                        .map_err(conflict(
+                            format!("partner slug {} already exists", partner.slug.as_str()),
+                            None,
+                        ))?;
                     Ok(())
                 })
             })
@@ -135,11 +146,11 @@ impl DirectoryStore for SqliteDirectory {
                         .bind(&slug)
                         .execute(&mut *conn)
                         .await
-                        .map_err(|e| match map_err("")(e) {
-                            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                        .map_err(|e| match Violation::of(&e) {
+                            Some(Violation::Reference) => StoreError::Conflict(format!(
                                 "partner {slug} still has escalations, users or tokens; deactivate it instead"
                             )),
-                            other => other,
+                            _ => backend(e),
                         })?;
                     if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
                 })
@@ -164,7 +175,7 @@ impl DirectoryStore for SqliteDirectory {
                         .bind(&user.password_hash)
                         .fetch_one(&mut *conn)
                         .await
-                        .map_err(map_err(&format!("user {}", user.email)))?;
+                        .map_err(user_conflict(&user.email, user.partner.as_deref()))?;
                     user_from_row(&row)
                 })
             })
@@ -209,7 +220,7 @@ impl DirectoryStore for SqliteDirectory {
                         .bind(&password_hash)
                         .fetch_one(&mut *conn)
                         .await
-                        .map_err(map_err(&format!("user {}", user.email)))?;
+                        .map_err(user_conflict(&user.email, user.partner.as_deref()))?;
                     Ok(())
                 })
             })
@@ -233,7 +244,10 @@ impl DirectoryStore for SqliteDirectory {
                     .bind(micros(token.created_at))
                     .fetch_one(&mut *conn)
                     .await
-                    .map_err(map_err(&format!("token {}", token.name)))?;
+                    .map_err(conflict(
+                        format!("a token with this secret already exists ({})", token.prefix),
+                        token.partner.as_ref().map(|p| format!("partner {p} does not exist")),
+                    ))?;
                     token_from_row(&row)
                 })
             })

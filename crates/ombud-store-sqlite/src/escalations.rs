@@ -1,191 +1,21 @@
-//! Escalations: state and events written together by the writer; lists,
-//! search and timelines read from the read-only pool.
+//! Escalations: state, projections and events written together by the
+//! writer; single reads, timelines and exports from the read-only pool.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use ombud_domain::{
-    Actor, Escalation, EscalationDraft, EscalationKey, EventKind, NewEvent, StoredEvent, Visibility,
-};
-use ombud_store::codec::{self, EventColumns, decode_state, encode_state, micros};
-use ombud_store::listing::search_terms;
+use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
+use ombud_store::codec::{EventColumns, decode_state, encode_state, main_search_text, micros};
 use ombud_store::{
-    Cursor, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, SortDirection,
-    SortField, StoreError, StoreResult,
+    EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, StoreError, StoreResult,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 
-use crate::{Db, backend, map_err};
+use crate::rows::Rows;
+use crate::{Db, backend, conflict, listing};
 
 #[derive(Debug)]
 pub(crate) struct SqliteEscalations(pub(crate) Db);
-
-/// One event row to insert, from a new or an imported event.
-struct EventRow<'a> {
-    seq: i64,
-    kind: EventKind,
-    visibility: Visibility,
-    actor: &'a Actor,
-    at: Timestamp,
-    data: &'a serde_json::Value,
-}
-
-impl<'a> EventRow<'a> {
-    fn new(seq: i64, e: &'a NewEvent) -> Self {
-        EventRow {
-            seq,
-            kind: e.kind,
-            visibility: e.visibility,
-            actor: &e.actor,
-            at: e.at,
-            data: &e.data,
-        }
-    }
-
-    fn stored(e: &'a StoredEvent) -> Self {
-        EventRow {
-            seq: e.seq,
-            kind: e.kind,
-            visibility: e.visibility,
-            actor: &e.actor,
-            at: e.at,
-            data: &e.data,
-        }
-    }
-
-    fn comment_body(&self) -> Option<&str> {
-        (self.kind == EventKind::CommentAdded)
-            .then(|| self.data.get("body").and_then(|b| b.as_str()))
-            .flatten()
-    }
-}
-
-async fn insert_event(
-    conn: &mut SqliteConnection,
-    id: i64,
-    event: EventRow<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO events (escalation_id, seq, kind, visibility, actor_id, actor_name, actor_role, at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(event.seq)
-    .bind(event.kind.as_str())
-    .bind(event.visibility.as_str())
-    .bind(&event.actor.id)
-    .bind(&event.actor.name)
-    .bind(event.actor.role.map(|r| r.as_str()))
-    .bind(micros(event.at))
-    .bind(event.data.to_string())
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if let Some(body) = event.comment_body() {
-        insert_search_doc(conn, id, "comment", event.visibility.as_str(), body).await?;
-    }
-    Ok(())
-}
-
-async fn insert_search_doc(
-    conn: &mut SqliteConnection,
-    id: i64,
-    source: &str,
-    visibility: &str,
-    body: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO search_docs (escalation_id, source, visibility, body) VALUES (?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(source)
-    .bind(visibility)
-    .bind(body)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
-/// Inserts a new escalation row with its tags, subjects and main search document.
-async fn insert_state(conn: &mut SqliteConnection, e: &Escalation) -> StoreResult<()> {
-    let what = format!("escalation {}", e.key);
-    sqlx::query(
-        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, state) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.key.0)
-    .bind(&e.escalation_type)
-    .bind(&e.partner)
-    .bind(e.status.as_str())
-    .bind(e.priority.rank())
-    .bind(&e.assignee)
-    .bind(&e.queue)
-    .bind(e.country.as_str())
-    .bind(e.language.as_str())
-    .bind(micros(e.created_at))
-    .bind(micros(e.updated_at))
-    .bind(e.version)
-    .bind(encode_state(e))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_err(&what))?;
-    insert_projections(conn, e).await
-}
-
-async fn insert_projections(conn: &mut SqliteConnection, e: &Escalation) -> StoreResult<()> {
-    for tag in &e.tags {
-        sqlx::query("INSERT INTO escalation_tags (tag, escalation_id) VALUES (?, ?)")
-            .bind(tag)
-            .bind(e.key.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
-    }
-    for s in &e.subjects {
-        sqlx::query("INSERT INTO escalation_subjects (escalation_id, normalized_key, kind, surface) VALUES (?, ?, ?, ?)")
-            .bind(e.key.0)
-            .bind(&s.normalized_key)
-            .bind(s.kind.as_str())
-            .bind(&s.surface)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
-    }
-    insert_search_doc(
-        conn,
-        e.key.0,
-        "main",
-        Visibility::Partner.as_str(),
-        &codec::main_search_text(e),
-    )
-    .await
-}
-
-/// Rewrites the projections of an existing escalation after its state changed.
-async fn replace_projections(
-    conn: &mut SqliteConnection,
-    before: &Escalation,
-    e: &Escalation,
-) -> StoreResult<()> {
-    if before.tags == e.tags
-        && before.subjects == e.subjects
-        && codec::main_search_text(before) == codec::main_search_text(e)
-    {
-        return Ok(());
-    }
-    for sql in [
-        "DELETE FROM escalation_tags WHERE escalation_id = ?",
-        "DELETE FROM escalation_subjects WHERE escalation_id = ?",
-        "DELETE FROM search_docs WHERE escalation_id = ? AND source = 'main'",
-    ] {
-        sqlx::query(sql)
-            .bind(e.key.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
-    }
-    insert_projections(conn, e).await
-}
 
 fn escalation_from_row(row: &SqliteRow) -> StoreResult<Escalation> {
     decode_state(row.get::<&str, _>("state"))
@@ -209,63 +39,100 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<StoredEvent> {
 const EVENT_COLUMNS: &str =
     "escalation_id, seq, kind, visibility, actor_id, actor_name, actor_role, at, data";
 
-fn sort_column(field: SortField) -> &'static str {
-    match field {
-        SortField::CreatedAt | SortField::Relevance => "e.created_at",
-        SortField::UpdatedAt => "e.updated_at",
-        SortField::Priority => "e.priority",
-        SortField::Key => "e.id",
+/// A new event as it is stored: numbered within its escalation.
+fn numbered(key: EscalationKey, seq: i64, event: NewEvent) -> StoredEvent {
+    StoredEvent {
+        escalation: key,
+        seq,
+        kind: event.kind,
+        visibility: event.visibility,
+        actor: event.actor,
+        at: event.at,
+        data: event.data,
     }
 }
 
-/// Adds `column IN (values…)` when `values` is not empty.
-fn push_any<'a, T: sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'a>(
-    query: &mut QueryBuilder<'a, Sqlite>,
-    column: &str,
-    values: impl ExactSizeIterator<Item = T>,
-) {
-    if values.len() == 0 {
-        return;
+/// Saves `next` over the stored version `expected` and appends `events`.
+async fn save(
+    conn: &mut SqliteConnection,
+    next: &Escalation,
+    expected: i64,
+    events: Vec<NewEvent>,
+) -> StoreResult<()> {
+    let id = next.key.0;
+    let row = sqlx::query("SELECT version, state FROM escalations WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+    let current: i64 = row.get("version");
+    if current != expected {
+        return Err(StoreError::VersionConflict { expected, current });
     }
-    query.push(format!(" AND {column} IN ("));
-    let mut list = query.separated(", ");
-    for v in values {
-        list.push_bind(v);
-    }
-    list.push_unseparated(")");
-}
+    let before = escalation_from_row(&row)?;
+    sqlx::query(
+        "UPDATE escalations SET type = ?, partner = ?, status = ?, priority = ?, assignee = ?, queue = ?, \
+         country = ?, language = ?, updated_at = ?, version = ?, state = ? WHERE id = ? AND version = ?",
+    )
+    .bind(&next.escalation_type)
+    .bind(&next.partner)
+    .bind(next.status.as_str())
+    .bind(next.priority.rank())
+    .bind(&next.assignee)
+    .bind(&next.queue)
+    .bind(next.country.as_str())
+    .bind(next.language.as_str())
+    .bind(micros(next.updated_at))
+    .bind(next.version)
+    .bind(encode_state(next))
+    .bind(id)
+    .bind(expected)
+    .execute(&mut *conn)
+    .await
+    .map_err(conflict(
+        format!("escalation {} already exists", next.key),
+        Some(format!("partner {} does not exist", next.partner)),
+    ))?;
 
-/// `FROM` the documents matching every search term, restricted to what
-/// `scope` may read, as `d` with their bm25 rank in `f.rank` (lower is better).
-fn push_search_match<'a>(query: &mut QueryBuilder<'a, Sqlite>, terms: &'a [String], scope: &Scope) {
-    let (long, short): (Vec<&String>, Vec<&String>) =
-        terms.iter().partition(|t| t.chars().count() >= 3);
-    if long.is_empty() {
-        query.push(" FROM (SELECT id AS rowid, 0.0 AS rank FROM search_docs) f");
-    } else {
-        // Each term as an FTS5 string: user input is never query syntax.
-        let expression = long
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        // bm25() is only allowed in the query that runs the MATCH itself, so
-        // that query is materialised rather than flattened into the join.
-        query.push(" FROM (WITH m AS MATERIALIZED (SELECT rowid, bm25(search_fts) AS rank FROM search_fts WHERE search_fts MATCH ");
-        query.push_bind(expression);
-        query.push(") SELECT rowid, rank FROM m) f");
+    // Projections are rewritten only where they changed, so that a status
+    // change does not churn the search index.
+    let mut rows = Rows::default();
+    let mut stale = Vec::new();
+    if before.tags != next.tags {
+        stale.push("DELETE FROM escalation_tags WHERE escalation_id = ?");
+        rows.tags(next);
     }
-    query.push(" JOIN search_docs d ON d.id = f.rowid WHERE 1 = 1");
-    // The trigram index needs three characters; shorter terms (two-character
-    // Chinese and Japanese words) are checked on the document text.
-    for term in short {
-        query.push(" AND instr(lower(d.body), ");
-        query.push_bind(term.as_str());
-        query.push(") > 0");
+    if before.subjects != next.subjects {
+        stale.push("DELETE FROM escalation_subjects WHERE escalation_id = ?");
+        rows.subjects(next);
     }
-    if scope.partner().is_some() {
-        query.push(" AND d.visibility = 'partner'");
+    let text = main_search_text(next);
+    if main_search_text(&before) != text {
+        stale.push("DELETE FROM search_docs WHERE escalation_id = ? AND source = 'main'");
+        rows.main_doc(next, &text);
     }
+    for sql in stale {
+        sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+    }
+    let last: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE escalation_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
+    let events: Vec<StoredEvent> = (last + 1..)
+        .zip(events)
+        .map(|(seq, event)| numbered(next.key, seq, event))
+        .collect();
+    for event in &events {
+        rows.event(next.key, event);
+    }
+    rows.insert(conn).await
 }
 
 #[async_trait]
@@ -281,13 +148,19 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let key: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'escalation_key' RETURNING value")
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(backend)?;
-                    let (escalation, event) = draft.into_escalation(EscalationKey(key), &actor, at);
-                    insert_state(conn, &escalation).await?;
-                    insert_event(conn, key, EventRow::new(1, &event)).await?;
+                    let key: i64 = sqlx::query_scalar(
+                        "UPDATE counters SET value = value + 1 WHERE name = 'escalation_key' RETURNING value",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    let key = EscalationKey(key);
+                    let (escalation, event) = draft.into_escalation(key, &actor, at);
+                    let event = numbered(key, 1, event);
+                    let mut rows = Rows::default();
+                    rows.escalation(&escalation);
+                    rows.event(key, &event);
+                    rows.insert(conn).await?;
                     Ok(escalation)
                 })
             })
@@ -304,49 +177,7 @@ impl EscalationStore for SqliteEscalations {
         self.0
             .writer
             .write(move |conn| {
-                Box::pin(async move {
-                    let id = next.key.0;
-                    let row = sqlx::query("SELECT version, state FROM escalations WHERE id = ?")
-                        .bind(id)
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(backend)?
-                        .ok_or(StoreError::NotFound)?;
-                    let current: i64 = row.get("version");
-                    if current != expected_version {
-                        return Err(StoreError::VersionConflict { expected: expected_version, current });
-                    }
-                    let before: Escalation = escalation_from_row(&row)?;
-                    sqlx::query(
-                        "UPDATE escalations SET type = ?, partner = ?, status = ?, priority = ?, assignee = ?, queue = ?, country = ?, \
-                         language = ?, updated_at = ?, version = ?, state = ? WHERE id = ?",
-                    )
-                    .bind(&next.escalation_type)
-                    .bind(&next.partner)
-                    .bind(next.status.as_str())
-                    .bind(next.priority.rank())
-                    .bind(&next.assignee)
-                    .bind(&next.queue)
-                    .bind(next.country.as_str())
-                    .bind(next.language.as_str())
-                    .bind(micros(next.updated_at))
-                    .bind(next.version)
-                    .bind(encode_state(&next))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err(&format!("escalation {}", next.key)))?;
-                    replace_projections(conn, &before, &next).await?;
-                    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE escalation_id = ?")
-                        .bind(id)
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(backend)?;
-                    for (i, event) in events.iter().enumerate() {
-                        insert_event(conn, id, EventRow::new(last + 1 + i as i64, event)).await?;
-                    }
-                    Ok(())
-                })
+                Box::pin(async move { save(conn, &next, expected_version, events).await })
             })
             .await
     }
@@ -372,135 +203,7 @@ impl EscalationStore for SqliteEscalations {
         filter: &EscalationFilter,
         scope: &Scope,
     ) -> StoreResult<Page<Escalation>> {
-        let terms = filter.q.as_deref().map(search_terms).unwrap_or_default();
-        let relevance = filter.sort == SortField::Relevance && !terms.is_empty();
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT e.state FROM escalations e");
-        if relevance {
-            query.push(" JOIN (SELECT d.escalation_id AS id, MIN(f.rank) AS rank");
-            push_search_match(&mut query, &terms, scope);
-            query.push(" GROUP BY d.escalation_id) m ON m.id = e.id");
-        }
-        query.push(" WHERE 1 = 1");
-        if !terms.is_empty() && !relevance {
-            query.push(" AND e.id IN (SELECT d.escalation_id");
-            push_search_match(&mut query, &terms, scope);
-            query.push(")");
-        }
-        if let Some(partner) = scope.partner() {
-            query
-                .push(" AND e.partner = ")
-                .push_bind(partner.to_string());
-        }
-        push_any(
-            &mut query,
-            "e.status",
-            filter.statuses.iter().map(|s| s.as_str()),
-        );
-        push_any(&mut query, "e.type", filter.types.iter().cloned());
-        push_any(
-            &mut query,
-            "e.priority",
-            filter.priorities.iter().map(|p| p.rank()),
-        );
-        push_any(&mut query, "e.partner", filter.partners.iter().cloned());
-        push_any(&mut query, "e.country", filter.countries.iter().cloned());
-        push_any(&mut query, "e.language", filter.languages.iter().cloned());
-        match &filter.assignee {
-            None => {}
-            Some(None) => {
-                query.push(" AND e.assignee IS NULL");
-            }
-            Some(Some(a)) => {
-                query.push(" AND e.assignee = ").push_bind(a.clone());
-            }
-        }
-        if let Some(q) = &filter.queue {
-            query.push(" AND e.queue = ").push_bind(q.clone());
-        }
-        for tag in &filter.tags {
-            query
-                .push(" AND e.id IN (SELECT escalation_id FROM escalation_tags WHERE tag = ")
-                .push_bind(tag.clone())
-                .push(")");
-        }
-        for (column, op, bound) in [
-            ("e.created_at", ">=", filter.created_from),
-            ("e.created_at", "<", filter.created_to),
-            ("e.updated_at", ">=", filter.updated_from),
-            ("e.updated_at", "<", filter.updated_to),
-        ] {
-            if let Some(at) = bound {
-                query
-                    .push(format!(" AND {column} {op} "))
-                    .push_bind(micros(at));
-            }
-        }
-        let limit = i64::from(filter.limit.max(1));
-        let dir = if filter.direction == SortDirection::Asc {
-            "ASC"
-        } else {
-            "DESC"
-        };
-        if relevance {
-            let offset = match filter.cursor {
-                Some(Cursor::Offset(n)) => i64::try_from(n).unwrap_or(i64::MAX),
-                _ => 0,
-            };
-            query
-                .push(" ORDER BY m.rank ASC, e.id DESC LIMIT ")
-                .push_bind(limit + 1)
-                .push(" OFFSET ")
-                .push_bind(offset);
-            let rows = query
-                .build()
-                .fetch_all(&self.0.read)
-                .await
-                .map_err(backend)?;
-            let mut items = rows
-                .iter()
-                .map(escalation_from_row)
-                .collect::<StoreResult<Vec<_>>>()?;
-            let next =
-                (items.len() as i64 > limit).then(|| Cursor::Offset((offset + limit) as u64));
-            items.truncate(limit as usize);
-            return Ok(Page { items, next });
-        }
-        let column = sort_column(filter.sort);
-        if let Some(Cursor::After { value, key }) = filter.cursor {
-            let op = if filter.direction == SortDirection::Asc {
-                ">"
-            } else {
-                "<"
-            };
-            query.push(format!(" AND ({column} {op} ")).push_bind(value);
-            query.push(format!(" OR ({column} = ")).push_bind(value);
-            query
-                .push(format!(" AND e.id {op} "))
-                .push_bind(key.0)
-                .push("))");
-        }
-        query
-            .push(format!(" ORDER BY {column} {dir}, e.id {dir} LIMIT "))
-            .push_bind(limit + 1);
-        let rows = query
-            .build()
-            .fetch_all(&self.0.read)
-            .await
-            .map_err(backend)?;
-        let mut items = rows
-            .iter()
-            .map(escalation_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let next = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(|last| Cursor::After {
-                value: codec::sort_value(last, filter.sort),
-                key: last.key,
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        listing::list(&self.0.read, filter, scope).await
     }
 
     async fn timeline(&self, key: EscalationKey, scope: &Scope) -> StoreResult<Vec<StoredEvent>> {
@@ -574,19 +277,19 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let mut highest = 0;
+                    let mut rows = Rows::default();
                     for exported in &batch {
-                        let e = &exported.escalation;
-                        insert_state(conn, e).await?;
+                        rows.escalation(&exported.escalation);
                         for event in &exported.events {
-                            insert_event(conn, e.key.0, EventRow::stored(event)).await?;
+                            rows.event(exported.escalation.key, event);
                         }
-                        highest = highest.max(e.key.0);
                     }
+                    rows.insert(conn).await?;
+                    let highest = batch.iter().map(|e| e.escalation.key.0).max();
                     sqlx::query(
                         "UPDATE counters SET value = MAX(value, ?) WHERE name = 'escalation_key'",
                     )
-                    .bind(highest)
+                    .bind(highest.unwrap_or(0))
                     .execute(&mut *conn)
                     .await
                     .map_err(backend)?;

@@ -5,8 +5,10 @@
 mod directory;
 mod escalations;
 mod idempotency;
+mod listing;
 mod maintenance;
 mod reference;
+mod rows;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -78,19 +80,37 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
     })
 }
 
-/// Maps sqlx errors to the contract's, naming what a constraint protects.
-pub(crate) fn map_err(what: &str) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-    move |error| match &error {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) => match db.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => {
-                StoreError::Conflict(format!("{what} already exists"))
-            }
-            sqlx::error::ErrorKind::ForeignKeyViolation => StoreError::Conflict(format!(
-                "{what} refers to, or is referred to by, another record"
-            )),
-            _ => StoreError::backend(error),
-        },
+/// A constraint a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Violation {
+    /// A key or unique column already holds the value.
+    Unique,
+    /// A foreign key names a missing row, or a deleted row is still named.
+    Reference,
+}
+
+impl Violation {
+    pub(crate) fn of(error: &sqlx::Error) -> Option<Violation> {
+        match error {
+            sqlx::Error::Database(db) => match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => Some(Violation::Unique),
+                sqlx::error::ErrorKind::ForeignKeyViolation => Some(Violation::Reference),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Maps a write's sqlx error to the contract's: a `Conflict` saying what is
+/// `taken` or which referenced record is `missing`, else a backend error.
+pub(crate) fn conflict(
+    taken: String,
+    missing: Option<String>,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |error| match (Violation::of(&error), missing) {
+        (Some(Violation::Unique), _) => StoreError::Conflict(taken),
+        (Some(Violation::Reference), Some(missing)) => StoreError::Conflict(missing),
         _ => StoreError::backend(error),
     }
 }

@@ -6,7 +6,7 @@ use ombud_store::{ReferenceStore, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Db, backend, map_err};
+use crate::{Db, backend, conflict};
 
 #[derive(Debug)]
 pub(crate) struct SqliteReference(pub(crate) Db);
@@ -83,7 +83,6 @@ impl ReferenceStore for SqliteReference {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let what = format!("{} {:?}", kind.as_str(), item.code);
                     sqlx::query(INSERT)
                         .bind(kind.as_str())
                         .bind(&item.code)
@@ -93,7 +92,10 @@ impl ReferenceStore for SqliteReference {
                         .bind(i64::from(item.active))
                         .execute(&mut *conn)
                         .await
-                        .map_err(map_err(&what))?;
+                        .map_err(conflict(
+                            format!("{} {:?} already exists", kind.as_str(), item.code),
+                            None,
+                        ))?;
                     Ok(())
                 })
             })

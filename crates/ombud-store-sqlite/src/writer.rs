@@ -1,8 +1,13 @@
 //! The single writer: every write runs on one connection, and whatever is
 //! queued when the writer wakes is committed as one transaction (group
 //! commit), each command in its own savepoint. One fsync then acknowledges
-//! many requests without weakening `synchronous=FULL`.
+//! many requests without weakening `synchronous=FULL`, and key allocation is
+//! sequential because only this task allocates.
 
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use ombud_store::{StoreError, StoreResult};
 use sqlx::SqliteConnection;
@@ -11,8 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 /// How many queued commands one transaction takes at most.
 const MAX_BATCH: usize = 512;
 
-/// Delivers a command's result once its transaction has committed (or not).
-type Completion = Box<dyn FnOnce(Option<String>) + Send>;
+/// Answers a command's caller once its transaction has ended: `None` if it
+/// committed, else why not.
+type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
 
 /// A write command: runs on the writer's connection and reports whether it
 /// succeeded (so its savepoint is kept) and how to answer its caller.
@@ -45,13 +51,17 @@ impl Writer {
             Box::pin(async move {
                 let result = command(conn).await;
                 let ok = result.is_ok();
-                let completion: Completion = Box::new(move |commit_error| {
-                    let outcome = match commit_error {
+                let completion: Completion = Box::new(move |failure| {
+                    let outcome = match failure {
                         None => result,
-                        Some(error) => Err(StoreError::Backend(
-                            format!("commit failed: {error}").into(),
+                        // The command's own error says more than the
+                        // transaction's; a success that was rolled back did not happen.
+                        Some(_) if result.is_err() => result,
+                        Some(why) => Err(StoreError::Backend(
+                            format!("the write was rolled back: {why}").into(),
                         )),
                     };
+                    // The caller may have gone away; the write stands regardless.
                     let _ = answer.send(outcome);
                 });
                 (ok, completion)
@@ -68,38 +78,68 @@ impl Writer {
 }
 
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if let Err(error) = exec(&mut conn, "BEGIN IMMEDIATE").await {
-            // Dropping the commands answers their callers with an error.
-            tracing::error!(%error, "SQLite writer could not begin a transaction");
-            batch.clear();
-            continue;
-        }
-        let mut completions = Vec::with_capacity(batch.len());
-        for job in batch.drain(..) {
-            if let Err(error) = exec(&mut conn, "SAVEPOINT command").await {
-                tracing::error!(%error, "SQLite writer could not open a savepoint");
-                continue;
+    let mut received = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut received, MAX_BATCH).await > 0 {
+        let mut queue: VecDeque<Job> = received.drain(..).collect();
+        while !queue.is_empty() {
+            if let Err(error) = exec(&mut conn, "BEGIN IMMEDIATE").await {
+                // Dropping the commands answers their callers with an error.
+                tracing::error!(%error, "SQLite writer could not begin a transaction");
+                queue.clear();
+                break;
             }
-            let (ok, completion) = job(&mut conn).await;
-            if !ok {
-                let _ = exec(&mut conn, "ROLLBACK TO command").await;
-            }
-            let _ = exec(&mut conn, "RELEASE command").await;
-            completions.push(completion);
+            transaction(&mut conn, &mut queue).await;
         }
-        let commit_error = match exec(&mut conn, "COMMIT").await {
-            Ok(()) => None,
-            Err(error) => {
-                tracing::error!(%error, "SQLite group commit failed");
-                let _ = exec(&mut conn, "ROLLBACK").await;
-                Some(error)
+    }
+}
+
+/// Runs queued commands in the open transaction and ends it. If SQLite
+/// abandons the transaction itself (a full disk, an I/O error), the commands
+/// run so far are answered with that failure and the rest wait for the next
+/// transaction.
+async fn transaction(conn: &mut SqliteConnection, queue: &mut VecDeque<Job>) {
+    let mut completions = Vec::with_capacity(queue.len());
+    let mut lost = None;
+    while let Some(job) = queue.pop_front() {
+        if let Err(error) = exec(conn, "SAVEPOINT command").await {
+            // Dropping the command answers its caller with an error.
+            lost = Some(error);
+            break;
+        }
+        // A panicking command is a bug; it must not take every later write
+        // down with the writer task. Its caller sees a dropped command.
+        let outcome = AssertUnwindSafe(job(conn)).catch_unwind().await;
+        let ok = match outcome {
+            Ok((ok, completion)) => {
+                completions.push(completion);
+                ok
+            }
+            Err(_) => {
+                tracing::error!("a SQLite write command panicked; rolled back");
+                false
             }
         };
-        for completion in completions {
-            completion(commit_error.clone());
+        if !ok && let Err(error) = exec(conn, "ROLLBACK TO command").await {
+            // The savepoint is gone with the whole transaction.
+            lost = Some(error);
+            break;
         }
+        if let Err(error) = exec(conn, "RELEASE command").await {
+            lost = Some(error);
+            break;
+        }
+    }
+    let failure = match lost {
+        Some(error) => Some(error),
+        None => exec(conn, "COMMIT").await.err(),
+    };
+    if let Some(error) = &failure {
+        tracing::error!(%error, "SQLite group commit failed; rolling back");
+        // Fails harmlessly when SQLite has already rolled back.
+        let _ = exec(conn, "ROLLBACK").await;
+    }
+    for completion in completions {
+        completion(failure.as_deref());
     }
 }
 

@@ -224,6 +224,40 @@ impl DirectoryStore for PgDirectory {
         rows.iter().map(token_from_row).collect()
     }
 
+    async fn export_tokens(&self) -> StoreResult<Vec<(Token, String)>> {
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY id")
+            .fetch_all(&self.0)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| Ok((token_from_row(row)?, row.get("secret_sha256"))))
+            .collect()
+    }
+
+    async fn import_token(&self, token: &Token, secret_sha256: &str) -> StoreResult<()> {
+        let mut tx = self.0.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO tokens (id, name, role, partner, prefix, secret_sha256, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token.id)
+        .bind(&token.name)
+        .bind(token.role.as_str())
+        .bind(&token.partner)
+        .bind(&token.prefix)
+        .bind(secret_sha256)
+        .bind(micros(token.created_at))
+        .bind(token.revoked_at.map(micros))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err(&format!("token {}", token.name)))?;
+        // Later tokens must not collide with imported ids.
+        sqlx::query("SELECT setval(pg_get_serial_sequence('tokens', 'id'), GREATEST((SELECT MAX(id) FROM tokens), 1))")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
         let done =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")

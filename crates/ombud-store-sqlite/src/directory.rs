@@ -273,6 +273,45 @@ impl DirectoryStore for SqliteDirectory {
         rows.iter().map(token_from_row).collect()
     }
 
+    async fn export_tokens(&self) -> StoreResult<Vec<(Token, String)>> {
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY id")
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| Ok((token_from_row(row)?, row.get("secret_sha256"))))
+            .collect()
+    }
+
+    async fn import_token(&self, token: &Token, secret_sha256: &str) -> StoreResult<()> {
+        let (token, secret_sha256) = (token.clone(), secret_sha256.to_string());
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO tokens (id, name, role, partner, prefix, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(token.id)
+                    .bind(&token.name)
+                    .bind(token.role.as_str())
+                    .bind(&token.partner)
+                    .bind(&token.prefix)
+                    .bind(&secret_sha256)
+                    .bind(micros(token.created_at))
+                    .bind(token.revoked_at.map(micros))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(conflict(
+                        format!("token {} already exists", token.id),
+                        token.partner.as_ref().map(|p| format!("partner {p} does not exist")),
+                    ))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
         self.0
             .writer

@@ -1080,6 +1080,44 @@ async fn export_and_import_round_trip(primary: &Stores, secondary: &Stores) {
             .await
             .expect("copy partner");
     }
+    let tokens = primary
+        .directory
+        .export_tokens()
+        .await
+        .expect("export tokens");
+    assert_eq!(tokens.len(), 1);
+    for (token, secret_sha256) in &tokens {
+        secondary
+            .directory
+            .import_token(token, secret_sha256)
+            .await
+            .expect("import token");
+    }
+    assert_eq!(
+        secondary
+            .directory
+            .export_tokens()
+            .await
+            .expect("export tokens"),
+        tokens,
+        "tokens travel with their ids, hashes and revocations"
+    );
+    let fresh = secondary
+        .directory
+        .create_token(&NewToken {
+            name: "after import".into(),
+            role: Role::Admin,
+            partner: None,
+            prefix: "ombud_new".into(),
+            secret_sha256: "b".repeat(64),
+            created_at: at(500),
+        })
+        .await
+        .expect("create token after import");
+    assert!(
+        fresh.id > tokens[0].0.id,
+        "token ids continue above the imported ones"
+    );
     secondary
         .escalations
         .import(&exported)

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use ombud_domain::{Partner, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 
 /// A staff or partner user. Password hashes never leave the store except in
 /// `UserCredentials`.
@@ -97,4 +97,18 @@ pub trait DirectoryStore: Send + Sync {
     async fn find_token(&self, secret_sha256: &str) -> StoreResult<Token>;
     async fn list_tokens(&self) -> StoreResult<Vec<Token>>;
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()>;
+
+    /// Every token with the hex SHA-256 of its secret, by id, for `ombud export`.
+    async fn export_tokens(&self) -> StoreResult<Vec<(Token, String)>> {
+        Err(StoreError::Backend(
+            "this backend cannot export tokens".into(),
+        ))
+    }
+    /// Imports a token exactly as exported (id, hash and revocation included).
+    async fn import_token(&self, token: &Token, secret_sha256: &str) -> StoreResult<()> {
+        let _ = (token, secret_sha256);
+        Err(StoreError::Backend(
+            "this backend cannot import tokens".into(),
+        ))
+    }
 }

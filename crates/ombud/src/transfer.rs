@@ -1,6 +1,6 @@
 //! `ombud export` and `ombud import`: everything as JSON Lines, in a fixed
-//! order, so that export → import → export is byte-identical. API tokens are
-//! secrets kept only as hashes; they are not exported: issue new ones.
+//! order, so that export → import → export is byte-identical. Passwords and
+//! API tokens travel as the hashes the store keeps, never as secrets.
 
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ombud_domain::{Partner, RefItem, RefKind};
-use ombud_store::{ExportedEscalation, StoreError, Stores, User};
+use ombud_store::{ExportedEscalation, StoreError, Stores, Token, User};
 use serde::{Deserialize, Serialize};
 
 const FORMAT: &str = "ombud-export";
@@ -25,6 +25,7 @@ enum Line {
     Reference { kind: RefKind, item: RefItem },
     Partner(Partner),
     User { user: User, password_hash: String },
+    Token { token: Token, secret_sha256: String },
     Escalation(Box<ExportedEscalation>),
     Blob { sha256: String, base64: String },
 }
@@ -76,6 +77,15 @@ pub async fn export(stores: &Stores, mut out: impl Write) -> anyhow::Result<()> 
             &Line::User {
                 user,
                 password_hash,
+            },
+        )?;
+    }
+    for (token, secret_sha256) in stores.directory.export_tokens().await? {
+        write_line(
+            &mut out,
+            &Line::Token {
+                token,
+                secret_sha256,
             },
         )?;
     }
@@ -152,6 +162,15 @@ pub async fn import(stores: &Stores, input: impl BufRead) -> anyhow::Result<()> 
                 user,
                 password_hash,
             } => stores.directory.import_user(&user, &password_hash).await?,
+            Line::Token {
+                token,
+                secret_sha256,
+            } => {
+                stores
+                    .directory
+                    .import_token(&token, &secret_sha256)
+                    .await?
+            }
             Line::Escalation(exported) => {
                 batch.push(*exported);
                 if batch.len() >= BATCH as usize {

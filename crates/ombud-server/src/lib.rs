@@ -190,14 +190,36 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long a client may retry a POST with the same idempotency key.
+pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Serves `state` on `listener` until `shutdown` completes, then drains
-/// in-flight requests.
+/// in-flight requests. Meanwhile, forgets idempotency keys older than
+/// [`IDEMPOTENCY_KEY_LIFETIME`] once an hour.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    purger.abort();
+    served
+}
+
+async fn purge_idempotency_keys(state: AppState) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        hourly.tick().await;
+        let Ok(cutoff) = state.clock.now().checked_sub(IDEMPOTENCY_KEY_LIFETIME) else {
+            continue;
+        };
+        match state.stores.idempotency.purge(cutoff).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+        }
+    }
 }

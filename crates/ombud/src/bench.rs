@@ -233,7 +233,9 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
         })
         .collect();
     let (list50, list99) = latencies(&client, lists, &token).await?;
-    let terms = [
+    // Broad searches: words found in a large share of the demo escalations,
+    // so every result page has many candidates to rank.
+    let common_words = [
         "乗っ取り",
         "詐欺",
         "แฮ็ก",
@@ -243,15 +245,26 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
         "계정",
         "帳號",
     ];
-    let searches = (0..args.samples.min(500))
+    let broad = (0..args.samples.min(500))
         .map(|i| {
             format!(
                 "{base}/api/v1/escalations?limit=20&q={}",
-                url_encode(terms[i % terms.len()])
+                url_encode(common_words[i % common_words.len()])
             )
         })
         .collect();
-    let (search50, search99) = latencies(&client, searches, &token).await?;
+    let (broad50, broad99) = latencies(&client, broad, &token).await?;
+    // Selective searches: one account handle, the way an agent looks up the
+    // cases about a subject; a handle matches a few dozen escalations.
+    let selective = (0..args.samples)
+        .map(|_| {
+            format!(
+                "{base}/api/v1/escalations?limit=20&q=user{}",
+                rng.random_range(10_000..99_999)
+            )
+        })
+        .collect();
+    let (selective50, selective99) = latencies(&client, selective, &token).await?;
     let mut creates = Vec::new();
     for clients in [1, 8, 64] {
         let per_client = if clients == 1 {
@@ -286,7 +299,12 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
     println!(
         "| first page of a filtered list p50 / p99 | {list50:.2} / {list99:.2} ms | p99 ≤ 10 ms |"
     );
-    println!("| search p50 / p99 | {search50:.2} / {search99:.2} ms | p99 ≤ 50 ms |");
+    println!(
+        "| search for a subject handle p50 / p99 | {selective50:.2} / {selective99:.2} ms | p99 ≤ 50 ms |"
+    );
+    println!(
+        "| search for a common word p50 / p99 | {broad50:.2} / {broad99:.2} ms | p99 ≤ 50 ms |"
+    );
     println!(
         "| server RSS now / peak | {} / {} MB | ≤ 250 MB |",
         rss.map_or("?".into(), |v| v.to_string()),

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod clock;
+pub mod deadlines;
 pub mod escalation;
 pub mod event;
 pub mod geo;

@@ -10,6 +10,7 @@ pub mod geo;
 pub mod lifecycle;
 pub mod partner;
 pub mod reference;
+pub mod regulatory;
 pub mod subject;
 pub mod validation;
 

@@ -4,8 +4,21 @@
 pub mod calendar;
 pub mod target;
 
+use serde::{Deserialize, Serialize};
+
 pub use calendar::{BusinessCalendar, CalendarSpec, Hours};
 pub use target::{Budget, ClockBasis, DeadlineError, Pause, Target, TargetError};
+
+/// Which deadline of an escalation a clock measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    Acknowledgement,
+    FirstResponse,
+    NextResponse,
+    Resolution,
+}
 
 #[cfg(test)]
 mod tests;

@@ -192,7 +192,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "demo partner",
             )
             .await?;
-            println!("Ombud demo is serving at http://{}/", config.addr);
+            if no_serve {
+                println!(
+                    "Ombud demo data is ready; `ombud serve` will serve it at http://{}/",
+                    config.addr
+                );
+            } else {
+                println!("Ombud demo is serving at http://{}/", config.addr);
+            }
             println!(
                 "  users (password {}): {} (admin), aiko.tanaka@ombud.demo (agent)",
                 demo::DEMO_PASSWORD,

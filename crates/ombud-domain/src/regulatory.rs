@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use crate::deadlines::{ClockBasis, ClockKind, Target};
@@ -94,6 +95,30 @@ impl RegulatoryRule {
     /// at it: only entries in force and not graded `low`.
     pub fn enabled_by_default(&self) -> bool {
         self.confidence > Confidence::Low && self.status == "in force"
+    }
+
+    /// The time zone its day deadlines are counted in: the seat of the
+    /// jurisdiction's government (Brussels for the EU, Washington for the
+    /// US, Canberra for Australia); UTC for a jurisdiction not listed.
+    pub fn governing_time_zone(&self) -> TimeZone {
+        let name = match self.jurisdiction.as_str() {
+            "EU" => "Europe/Brussels",
+            "UK" => "Europe/London",
+            "DE" => "Europe/Berlin",
+            "IN" => "Asia/Kolkata",
+            "AU" => "Australia/Sydney",
+            "SG" => "Asia/Singapore",
+            "MY" => "Asia/Kuala_Lumpur",
+            "VN" => "Asia/Ho_Chi_Minh",
+            "US" => "America/New_York",
+            "ID" => "Asia/Jakarta",
+            "JP" => "Asia/Tokyo",
+            "KR" => "Asia/Seoul",
+            "TH" => "Asia/Bangkok",
+            "PH" => "Asia/Manila",
+            _ => "UTC",
+        };
+        TimeZone::get(name).unwrap_or(TimeZone::UTC)
     }
 
     /// Whether this rule governs an escalation from `country`.

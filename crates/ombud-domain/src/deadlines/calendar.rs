@@ -131,6 +131,24 @@ impl BusinessCalendar {
         }
     }
 
+    /// Monday to Friday, 09:00–17:00 in `time_zone`, no holidays: the
+    /// working week assumed when a rule counts business days and the team
+    /// has no calendar of its own.
+    pub fn weekdays_nine_to_five(time_zone: TimeZone) -> Self {
+        let mut calendar = Self::always_open(time_zone);
+        for (index, day) in calendar.weekly.iter_mut().enumerate() {
+            *day = if index < 5 {
+                vec![Hours {
+                    opens: 9 * 60,
+                    closes: 17 * 60,
+                }]
+            } else {
+                Vec::new()
+            };
+        }
+        calendar
+    }
+
     /// Checks a spec, naming every faulty part.
     pub fn from_spec(spec: &CalendarSpec) -> Result<Self, Invalid> {
         let mut errors = Collector::default();

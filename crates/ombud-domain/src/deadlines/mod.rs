@@ -20,5 +20,23 @@ pub enum ClockKind {
     Resolution,
 }
 
+impl ClockKind {
+    pub const ALL: [ClockKind; 4] = [
+        ClockKind::Acknowledgement,
+        ClockKind::FirstResponse,
+        ClockKind::NextResponse,
+        ClockKind::Resolution,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Acknowledgement => "acknowledgement",
+            ClockKind::FirstResponse => "first_response",
+            ClockKind::NextResponse => "next_response",
+            ClockKind::Resolution => "resolution",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

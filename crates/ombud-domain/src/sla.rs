@@ -1,0 +1,840 @@
+//! SLA policies and the clocks they and the regulations start on an
+//! escalation. How time is counted is `deadlines`; which laws apply is
+//! `regulatory`; this module decides which clocks an escalation gets and
+//! keeps them (pause, resume, stop, due, time left).
+
+use std::collections::BTreeMap;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::deadlines::{
+    Budget, BusinessCalendar, CalendarSpec, ClockBasis, ClockKind, DeadlineError, Pause, Target,
+};
+use crate::escalation::Priority;
+use crate::partner::{PartnerKind, Tier};
+use crate::regulatory::{Applicability, RegulatoryRule};
+use crate::validation::{Collector, Invalid};
+
+/// Warning thresholds when a policy names none, in percent of the budget.
+pub const DEFAULT_WARNINGS: [u8; 2] = [75, 90];
+
+/// Which escalations a policy is for; an empty list matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlaConditions {
+    #[serde(default)]
+    pub partner_tiers: Vec<u8>,
+    /// Escalation type codes.
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default)]
+    pub priorities: Vec<Priority>,
+    /// ISO 3166-1 alpha-2 codes.
+    #[serde(default)]
+    pub countries: Vec<String>,
+}
+
+impl SlaConditions {
+    fn matches(&self, facts: &EscalationFacts<'_>) -> bool {
+        fn any_or<T: PartialEq>(list: &[T], value: &T) -> bool {
+            list.is_empty() || list.contains(value)
+        }
+        (self.partner_tiers.is_empty()
+            || self
+                .partner_tiers
+                .iter()
+                .any(|&t| i64::from(t) == facts.partner_tier.get()))
+            && (self.types.is_empty() || self.types.iter().any(|t| t == facts.escalation_type))
+            && any_or(&self.priorities, &facts.priority)
+            && (self.countries.is_empty() || self.countries.iter().any(|c| c == facts.country))
+    }
+
+    /// How many conditions are set: the more, the more specific the policy.
+    fn specificity(&self) -> usize {
+        [
+            self.partner_tiers.is_empty(),
+            self.types.is_empty(),
+            self.priorities.is_empty(),
+            self.countries.is_empty(),
+        ]
+        .iter()
+        .filter(|empty| !**empty)
+        .count()
+    }
+}
+
+/// Targets per clock, as ISO 8601 durations on the policy's basis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlaTargets {
+    pub acknowledgement: Option<String>,
+    pub first_response: Option<String>,
+    pub next_response: Option<String>,
+    pub resolution: Option<String>,
+}
+
+impl SlaTargets {
+    fn get(&self, kind: ClockKind) -> Option<&str> {
+        match kind {
+            ClockKind::Acknowledgement => self.acknowledgement.as_deref(),
+            ClockKind::FirstResponse => self.first_response.as_deref(),
+            ClockKind::NextResponse => self.next_response.as_deref(),
+            ClockKind::Resolution => self.resolution.as_deref(),
+        }
+    }
+}
+
+/// An SLA policy: targets for the clocks of the escalations it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    /// Stable identifier, e.g. `tier1-p0`.
+    pub code: String,
+    pub name: String,
+    /// A partner's slug: the policy is that partner's and wins over defaults.
+    #[serde(default)]
+    pub partner: Option<String>,
+    #[serde(default)]
+    pub conditions: SlaConditions,
+    pub basis: ClockBasis,
+    /// The business calendar's code; required on the business basis. On the
+    /// calendar basis it gives the time zone of day targets (else UTC).
+    #[serde(default)]
+    pub calendar: Option<String>,
+    pub targets: SlaTargets,
+    /// Whether clocks stand still while the escalation awaits the partner.
+    #[serde(default = "yes")]
+    pub pause_while_awaiting_partner: bool,
+    /// Warning thresholds in percent of each budget, ascending, 1–99.
+    #[serde(default = "default_warnings")]
+    pub warn_at_percent: Vec<u8>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_warnings() -> Vec<u8> {
+    DEFAULT_WARNINGS.to_vec()
+}
+
+impl SlaPolicy {
+    /// Checks the policy, naming every faulty part; `calendars` are the
+    /// codes of the calendars that exist.
+    pub fn validate(&self, calendars: &[&str]) -> Result<(), Invalid> {
+        let mut errors = Collector::default();
+        if !is_code(&self.code) {
+            errors.push(
+                "code",
+                "use 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            );
+        }
+        if self.name.trim().is_empty() {
+            errors.push("name", "a policy needs a name");
+        }
+        for (index, tier) in self.conditions.partner_tiers.iter().enumerate() {
+            if !(1..=3).contains(tier) {
+                errors.push(
+                    format!("conditions.partner_tiers[{index}]"),
+                    "tiers are 1, 2 or 3",
+                );
+            }
+        }
+        for (index, country) in self.conditions.countries.iter().enumerate() {
+            if let Err(Invalid(found)) =
+                crate::geo::Country::parse(&format!("conditions.countries[{index}]"), country)
+            {
+                for e in found {
+                    errors.push(e.field, e.message);
+                }
+            }
+        }
+        match (&self.calendar, self.basis) {
+            (None, ClockBasis::Business) => errors.push(
+                "calendar",
+                "a business-hours policy needs a calendar to count working time",
+            ),
+            (Some(code), _) if !calendars.contains(&code.as_str()) => {
+                errors.push("calendar", format!("there is no calendar {code:?}"))
+            }
+            _ => {}
+        }
+        let mut any_target = false;
+        for kind in ClockKind::ALL {
+            if let Some(text) = self.targets.get(kind) {
+                any_target = true;
+                if let Err(error) = Target::parse(text, self.basis) {
+                    errors.push(format!("targets.{}", kind.as_str()), error.0);
+                }
+            }
+        }
+        if !any_target {
+            errors.push(
+                "targets",
+                "set at least one target, e.g. \"resolution\": \"PT24H\"",
+            );
+        }
+        let ascending = self.warn_at_percent.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || self.warn_at_percent.iter().any(|p| !(1..=99).contains(p)) {
+            errors.push(
+                "warn_at_percent",
+                "list thresholds between 1 and 99 in ascending order, e.g. [75, 90]",
+            );
+        }
+        errors.finish()
+    }
+}
+
+fn is_code(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The facts about an escalation that choose its policy and regulations.
+#[derive(Debug, Clone, Copy)]
+pub struct EscalationFacts<'a> {
+    pub partner: &'a str,
+    pub partner_kind: PartnerKind,
+    pub partner_tier: Tier,
+    pub escalation_type: &'a str,
+    pub priority: Priority,
+    /// ISO 3166-1 alpha-2.
+    pub country: &'a str,
+}
+
+/// The policy for an escalation: among those whose conditions match, the
+/// partner's own policies win over defaults, then the most specific, then
+/// the first by code.
+pub fn choose_policy<'p>(
+    policies: &'p [SlaPolicy],
+    facts: &EscalationFacts<'_>,
+) -> Option<&'p SlaPolicy> {
+    policies
+        .iter()
+        .filter(|p| {
+            p.partner
+                .as_deref()
+                .is_none_or(|slug| slug == facts.partner)
+        })
+        .filter(|p| p.conditions.matches(facts))
+        .min_by(|a, b| {
+            let rank =
+                |p: &SlaPolicy| (p.partner.is_none(), usize::MAX - p.conditions.specificity());
+            rank(a).cmp(&rank(b)).then_with(|| a.code.cmp(&b.code))
+        })
+}
+
+/// An administrator's decision about one regulatory rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegulationSetting {
+    /// `None`: the catalogue's default (enabled unless low confidence or
+    /// not in force).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Replaces the catalogue's `acknowledge_within`.
+    #[serde(default)]
+    pub acknowledge_within: Option<String>,
+    /// Replaces the catalogue's `act_within`.
+    #[serde(default)]
+    pub act_within: Option<String>,
+}
+
+/// Where a clock's deadline comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum ClockSource {
+    /// An SLA policy's code.
+    Policy(String),
+    /// A regulatory rule's id; its target may come from the policy where the
+    /// law sets no number.
+    Regulation(String),
+}
+
+/// One running (or finished) deadline of an escalation. It keeps a copy of
+/// the calendar it started with, so that its due instant never moves behind
+/// the team's back when a calendar is edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EscalationClock {
+    pub kind: ClockKind,
+    pub source: ClockSource,
+    /// The ISO 8601 target, on `budget.basis`.
+    pub target: String,
+    pub budget: Budget,
+    pub calendar: CalendarSpec,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub started_at: Timestamp,
+    /// Pauses so far, in order; the last may still be open.
+    pub pauses: Vec<Pause>,
+    pub pauses_while_awaiting_partner: bool,
+    pub warn_at_percent: Vec<u8>,
+    /// When the clock was met (stopped); `None` while it runs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub stopped_at: Option<Timestamp>,
+    /// The due instant; `None` while paused.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub due_at: Option<Timestamp>,
+}
+
+/// Where a clock stands at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClockState {
+    Running,
+    Paused,
+    Met,
+    /// Stopped after its due instant.
+    MetLate,
+    Breached,
+}
+
+impl EscalationClock {
+    fn start(
+        kind: ClockKind,
+        source: ClockSource,
+        target: Target,
+        calendar: &BusinessCalendar,
+        started_at: Timestamp,
+        policy: Option<&SlaPolicy>,
+    ) -> Result<Self, DeadlineError> {
+        let budget = target.budget(started_at, calendar)?;
+        let mut clock = Self {
+            kind,
+            source,
+            target: target.to_iso(),
+            budget,
+            calendar: calendar.to_spec(),
+            started_at,
+            pauses: Vec::new(),
+            pauses_while_awaiting_partner: policy.is_none_or(|p| p.pause_while_awaiting_partner),
+            warn_at_percent: policy.map_or_else(default_warnings, |p| p.warn_at_percent.clone()),
+            stopped_at: None,
+            due_at: None,
+        };
+        clock.due_at = clock.compute_due()?;
+        Ok(clock)
+    }
+
+    fn business_calendar(&self) -> BusinessCalendar {
+        BusinessCalendar::from_spec(&self.calendar)
+            .expect("a clock's calendar was valid when copied")
+    }
+
+    fn compute_due(&self) -> Result<Option<Timestamp>, DeadlineError> {
+        self.budget
+            .due(self.started_at, &self.business_calendar(), &self.pauses)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.pauses.last().is_some_and(|p| p.until.is_none())
+    }
+
+    /// Stands the clock still from `at`; a stopped or paused clock stays as it is.
+    pub fn pause(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
+        if self.stopped_at.is_some() || self.is_paused() {
+            return Ok(());
+        }
+        self.pauses.push(Pause {
+            from: at.max(self.started_at),
+            until: None,
+        });
+        self.due_at = self.compute_due()?;
+        Ok(())
+    }
+
+    /// Sets a paused clock running again from `at`.
+    pub fn resume(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
+        if let Some(open) = self.pauses.last_mut().filter(|p| p.until.is_none()) {
+            open.until = Some(at.max(open.from));
+            self.due_at = self.compute_due()?;
+        }
+        Ok(())
+    }
+
+    /// Stops the clock: its deadline was met at `at` (late, if after due).
+    pub fn stop(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
+        if self.stopped_at.is_none() {
+            self.resume(at)?;
+            self.stopped_at = Some(at);
+        }
+        Ok(())
+    }
+
+    pub fn state(&self, now: Timestamp) -> ClockState {
+        match (self.stopped_at, self.due_at) {
+            (Some(stopped), Some(due)) if stopped > due => ClockState::MetLate,
+            (Some(_), _) => ClockState::Met,
+            (None, None) => ClockState::Paused,
+            (None, Some(due)) if now > due => ClockState::Breached,
+            (None, Some(_)) => ClockState::Running,
+        }
+    }
+
+    /// Budget left at `now` (negative once breached), in the clock's own
+    /// time: working time for business clocks.
+    pub fn time_left(&self, now: Timestamp) -> SignedDuration {
+        let until = self.stopped_at.unwrap_or(now);
+        self.budget.amount
+            - self.budget.spent(
+                self.started_at,
+                until,
+                &self.business_calendar(),
+                &self.pauses,
+            )
+    }
+
+    /// The instants its warnings fall due, by threshold; empty while paused.
+    pub fn warnings(&self) -> Result<Vec<(u8, Timestamp)>, DeadlineError> {
+        let calendar = self.business_calendar();
+        let mut due = Vec::new();
+        for &percent in &self.warn_at_percent {
+            if let Some(at) = self.budget.instant_at(
+                f64::from(percent) / 100.0,
+                self.started_at,
+                &calendar,
+                &self.pauses,
+            )? {
+                due.push((percent, at));
+            }
+        }
+        Ok(due)
+    }
+}
+
+/// What clocks are started from: the policies, the calendars by code, the
+/// regulatory catalogue and the administrators' settings for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockSettings<'a> {
+    pub policies: &'a [SlaPolicy],
+    pub calendars: &'a BTreeMap<String, BusinessCalendar>,
+    pub regulations: &'a [RegulatoryRule],
+    pub regulation_settings: &'a BTreeMap<String, RegulationSetting>,
+}
+
+/// Starts an escalation's clocks at `received_at`: one per target of its
+/// policy, and one per deadline of each applicable, enabled regulation (a
+/// regulation with no number borrows the policy's target for that clock).
+/// The escalation's due instant is the earliest of them.
+pub fn start_clocks(
+    facts: &EscalationFacts<'_>,
+    received_at: Timestamp,
+    settings: ClockSettings<'_>,
+) -> Result<Vec<EscalationClock>, DeadlineError> {
+    let policy = choose_policy(settings.policies, facts);
+    // The policy's calendar: its working time on the business basis, its
+    // time zone on the calendar basis.
+    let policy_calendar = |policy: &SlaPolicy| {
+        let calendar = policy
+            .calendar
+            .as_ref()
+            .and_then(|code| settings.calendars.get(code));
+        match (calendar, policy.basis) {
+            (Some(calendar), ClockBasis::Business) => calendar.clone(),
+            (Some(calendar), ClockBasis::Calendar) => {
+                BusinessCalendar::always_open(calendar.time_zone().clone())
+            }
+            (None, _) => BusinessCalendar::always_open(TimeZone::UTC),
+        }
+    };
+    let policy_target = |kind: ClockKind| {
+        let policy = policy?;
+        let target = Target::parse(policy.targets.get(kind)?, policy.basis).ok()?;
+        Some((target, policy_calendar(policy)))
+    };
+    let mut clocks = Vec::new();
+    if let Some(policy) = policy {
+        for kind in ClockKind::ALL {
+            if let Some((target, calendar)) = policy_target(kind) {
+                clocks.push(EscalationClock::start(
+                    kind,
+                    ClockSource::Policy(policy.code.clone()),
+                    target,
+                    &calendar,
+                    received_at,
+                    Some(policy),
+                )?);
+            }
+        }
+    }
+    let applicability = Applicability {
+        country: facts.country,
+        escalation_type: facts.escalation_type,
+        partner_kind: facts.partner_kind,
+    };
+    for rule in settings.regulations {
+        let setting = settings.regulation_settings.get(&rule.id);
+        let enabled = setting
+            .and_then(|s| s.enabled)
+            .unwrap_or_else(|| rule.enabled_by_default());
+        if !enabled || !rule.applies(applicability) {
+            continue;
+        }
+        let mut rule = rule.clone();
+        if let Some(setting) = setting {
+            if setting.acknowledge_within.is_some() {
+                rule.acknowledge_within
+                    .clone_from(&setting.acknowledge_within);
+            }
+            if setting.act_within.is_some() {
+                rule.act_within.clone_from(&setting.act_within);
+            }
+        }
+        // Day clocks of a law run in its jurisdiction's time zone; business
+        // days on the team's business calendar if the policy has one, else
+        // Monday to Friday, 09:00-17:00 there.
+        let zone = rule.governing_time_zone();
+        let regulation_calendar = match (rule.clock, policy.map(policy_calendar)) {
+            (ClockBasis::Calendar, _) => BusinessCalendar::always_open(zone),
+            (ClockBasis::Business, Some(calendar))
+                if policy.is_some_and(|p| p.basis == ClockBasis::Business) =>
+            {
+                calendar
+            }
+            (ClockBasis::Business, _) => BusinessCalendar::weekdays_nine_to_five(zone),
+        };
+        let deadlines = rule
+            .deadlines()
+            .expect("catalogue durations are tested and overrides validated");
+        for deadline in deadlines {
+            let (target, calendar) = match deadline.target {
+                Some(target) => (target, regulation_calendar.clone()),
+                None => match policy_target(deadline.kind) {
+                    Some(borrowed) => borrowed,
+                    None => continue,
+                },
+            };
+            clocks.push(EscalationClock::start(
+                deadline.kind,
+                ClockSource::Regulation(rule.id.clone()),
+                target,
+                &calendar,
+                received_at,
+                policy,
+            )?);
+        }
+    }
+    Ok(clocks)
+}
+
+/// The earliest due instant among running clocks: the escalation's due time.
+pub fn due_at(clocks: &[EscalationClock]) -> Option<Timestamp> {
+    clocks
+        .iter()
+        .filter(|c| c.stopped_at.is_none())
+        .filter_map(|c| c.due_at)
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn policy(code: &str, resolution: &str) -> SlaPolicy {
+        SlaPolicy {
+            code: code.into(),
+            name: code.into(),
+            partner: None,
+            conditions: SlaConditions::default(),
+            basis: ClockBasis::Calendar,
+            calendar: None,
+            targets: SlaTargets {
+                acknowledgement: Some("PT1H".into()),
+                resolution: Some(resolution.into()),
+                ..SlaTargets::default()
+            },
+            pause_while_awaiting_partner: true,
+            warn_at_percent: default_warnings(),
+        }
+    }
+
+    fn facts<'a>(
+        country: &'a str,
+        kind: &'a str,
+        partner_kind: PartnerKind,
+    ) -> EscalationFacts<'a> {
+        EscalationFacts {
+            partner: "in-cyber-ngo",
+            partner_kind,
+            partner_tier: Tier::parse("tier", 1).unwrap(),
+            escalation_type: kind,
+            priority: Priority::P1,
+            country,
+        }
+    }
+
+    fn clocks_for(
+        facts: &EscalationFacts<'_>,
+        policies: &[SlaPolicy],
+        regulation_settings: &BTreeMap<String, RegulationSetting>,
+        received: Timestamp,
+    ) -> Vec<EscalationClock> {
+        start_clocks(
+            facts,
+            received,
+            ClockSettings {
+                policies,
+                calendars: &BTreeMap::new(),
+                regulations: &RegulatoryRule::catalogue(),
+                regulation_settings,
+            },
+        )
+        .unwrap()
+    }
+
+    fn find<'c>(
+        clocks: &'c [EscalationClock],
+        kind: ClockKind,
+        source: &ClockSource,
+    ) -> &'c EscalationClock {
+        clocks
+            .iter()
+            .find(|c| c.kind == kind && &c.source == source)
+            .unwrap_or_else(|| panic!("no {kind:?} clock from {source:?} in {clocks:#?}"))
+    }
+
+    #[test]
+    fn the_partners_own_policy_wins_then_the_most_specific() {
+        let mut general = policy("general", "P3D");
+        general.conditions.priorities = vec![];
+        let mut urgent = policy("urgent", "PT4H");
+        urgent.conditions.priorities = vec![Priority::P0, Priority::P1];
+        let mut japan = policy("japan", "PT8H");
+        japan.conditions.countries = vec!["JP".into()];
+        let mut own = policy("own", "PT12H");
+        own.partner = Some("in-cyber-ngo".into());
+        let mut other_partner = policy("other", "PT1H");
+        other_partner.partner = Some("someone-else".into());
+
+        let in_p1 = facts("IN", "ncii", PartnerKind::Ngo);
+        let all = [
+            general.clone(),
+            urgent.clone(),
+            japan.clone(),
+            own.clone(),
+            other_partner,
+        ];
+        assert_eq!(choose_policy(&all, &in_p1).unwrap().code, "own");
+        let defaults = [general.clone(), urgent.clone(), japan.clone()];
+        assert_eq!(choose_policy(&defaults, &in_p1).unwrap().code, "urgent");
+        let p3 = EscalationFacts {
+            priority: Priority::P3,
+            ..in_p1
+        };
+        assert_eq!(choose_policy(&defaults, &p3).unwrap().code, "general");
+        assert!(choose_policy(&[urgent, japan], &p3).is_none());
+    }
+
+    #[test]
+    fn policies_name_every_faulty_part() {
+        let mut bad = policy("Bad Code", "soon");
+        bad.name = " ".into();
+        bad.basis = ClockBasis::Business;
+        bad.conditions.partner_tiers = vec![4];
+        bad.conditions.countries = vec!["XX".into()];
+        bad.warn_at_percent = vec![90, 75];
+        let errors = bad.validate(&["tokyo"]).unwrap_err().0;
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "code",
+                "name",
+                "conditions.partner_tiers[0]",
+                "conditions.countries[0]",
+                "calendar",
+                "targets.resolution",
+                "warn_at_percent"
+            ]
+        );
+        let mut unknown_calendar = policy("ok", "PT4H");
+        unknown_calendar.calendar = Some("paris".into());
+        assert_eq!(
+            unknown_calendar.validate(&["tokyo"]).unwrap_err().0[0].message,
+            "there is no calendar \"paris\""
+        );
+        assert!(policy("ok", "PT4H").validate(&[]).is_ok());
+    }
+
+    #[test]
+    fn an_indian_intimate_image_complaint_gets_the_two_hour_legal_clock() {
+        let received = ts("2026-11-25T10:00:00Z");
+        let policies = [policy("default", "PT24H")];
+        let clocks = clocks_for(
+            &facts("IN", "ncii", PartnerKind::Ngo),
+            &policies,
+            &BTreeMap::new(),
+            received,
+        );
+        let law = ClockSource::Regulation("in-itr-ncii-3-2-b".into());
+        let resolution = find(&clocks, ClockKind::Resolution, &law);
+        assert_eq!(resolution.target, "PT2H");
+        assert_eq!(resolution.due_at, Some(ts("2026-11-25T12:00:00Z")));
+        // The law sets no acknowledgement time: the policy's hour applies.
+        let acknowledgement = find(&clocks, ClockKind::Acknowledgement, &law);
+        assert_eq!(acknowledgement.due_at, Some(ts("2026-11-25T11:00:00Z")));
+        let policy_resolution = find(
+            &clocks,
+            ClockKind::Resolution,
+            &ClockSource::Policy("default".into()),
+        );
+        assert_eq!(policy_resolution.due_at, Some(ts("2026-11-26T10:00:00Z")));
+        assert_eq!(due_at(&clocks), Some(ts("2026-11-25T11:00:00Z")));
+        // Not an order: the three-hour rule for government orders stays out.
+        assert!(
+            !clocks
+                .iter()
+                .any(|c| c.source == ClockSource::Regulation("in-itr-3-1-d-order".into()))
+        );
+    }
+
+    #[test]
+    fn administrators_disable_and_override_regulations() {
+        let received = ts("2026-11-25T10:00:00Z");
+        let policies = [policy("default", "PT24H")];
+        let ncii = facts("IN", "ncii", PartnerKind::Ngo);
+        let law = ClockSource::Regulation("in-itr-ncii-3-2-b".into());
+        let mut settings = BTreeMap::new();
+        settings.insert(
+            "in-itr-ncii-3-2-b".to_string(),
+            RegulationSetting {
+                act_within: Some("PT90M".into()),
+                ..RegulationSetting::default()
+            },
+        );
+        let clocks = clocks_for(&ncii, &policies, &settings, received);
+        assert_eq!(
+            find(&clocks, ClockKind::Resolution, &law).due_at,
+            Some(ts("2026-11-25T11:30:00Z"))
+        );
+        settings.get_mut("in-itr-ncii-3-2-b").unwrap().enabled = Some(false);
+        let clocks = clocks_for(&ncii, &policies, &settings, received);
+        assert!(!clocks.iter().any(|c| c.source == law));
+        // A low-confidence rule starts only once enabled.
+        let info = facts("IN", "law_enforcement_request", PartnerKind::LawEnforcement);
+        let low = ClockSource::Regulation("in-itr-3-1-j-info".into());
+        assert!(
+            !clocks_for(&info, &[], &BTreeMap::new(), received)
+                .iter()
+                .any(|c| c.source == low)
+        );
+        let enabled = BTreeMap::from([(
+            "in-itr-3-1-j-info".to_string(),
+            RegulationSetting {
+                enabled: Some(true),
+                ..RegulationSetting::default()
+            },
+        )]);
+        let clocks = clocks_for(&info, &[], &enabled, received);
+        assert_eq!(
+            find(&clocks, ClockKind::Resolution, &low).due_at,
+            Some(ts("2026-11-28T10:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_dmca_counter_notice_counts_business_days_in_new_york() {
+        // Wednesday 2026-11-25 14:00 EST; fourteen weekdays later (the
+        // default working week knows no holidays) is Tuesday 15 December.
+        let clocks = clocks_for(
+            &facts("US", "user_appeal", PartnerKind::PublicFigureTeam),
+            &[],
+            &BTreeMap::new(),
+            ts("2026-11-25T19:00:00Z"),
+        );
+        let counter = find(
+            &clocks,
+            ClockKind::Resolution,
+            &ClockSource::Regulation("us-dmca-512g-counter".into()),
+        );
+        assert_eq!(counter.target, "P14D");
+        assert_eq!(counter.budget.basis, ClockBasis::Business);
+        assert_eq!(counter.due_at, Some(ts("2026-12-15T19:00:00Z")));
+    }
+
+    #[test]
+    fn clocks_pause_resume_and_stop() {
+        let received = ts("2026-11-25T10:00:00Z");
+        let clocks = clocks_for(
+            &facts("JP", "account_access", PartnerKind::Ngo),
+            &[policy("default", "PT4H")],
+            &BTreeMap::new(),
+            received,
+        );
+        let mut clock = find(
+            &clocks,
+            ClockKind::Resolution,
+            &ClockSource::Policy("default".into()),
+        )
+        .clone();
+        assert_eq!(clock.state(ts("2026-11-25T11:00:00Z")), ClockState::Running);
+        assert_eq!(
+            clock.warnings().unwrap(),
+            [
+                (75, ts("2026-11-25T13:00:00Z")),
+                (90, ts("2026-11-25T13:36:00Z"))
+            ]
+        );
+        clock.pause(ts("2026-11-25T11:00:00Z")).unwrap();
+        assert_eq!(clock.due_at, None);
+        assert_eq!(clock.state(ts("2026-11-26T00:00:00Z")), ClockState::Paused);
+        assert_eq!(
+            clock.time_left(ts("2026-11-26T00:00:00Z")),
+            SignedDuration::from_hours(3)
+        );
+        // Pausing twice changes nothing.
+        clock.pause(ts("2026-11-25T12:00:00Z")).unwrap();
+        clock.resume(ts("2026-11-25T15:00:00Z")).unwrap();
+        assert_eq!(clock.due_at, Some(ts("2026-11-25T18:00:00Z")));
+        assert_eq!(
+            clock.state(ts("2026-11-25T18:00:01Z")),
+            ClockState::Breached
+        );
+        clock.stop(ts("2026-11-25T17:00:00Z")).unwrap();
+        assert_eq!(clock.state(ts("2026-11-25T19:00:00Z")), ClockState::Met);
+        assert_eq!(
+            clock.time_left(ts("2026-11-25T19:00:00Z")),
+            SignedDuration::from_hours(1)
+        );
+        let mut late = find(
+            &clocks,
+            ClockKind::Acknowledgement,
+            &ClockSource::Policy("default".into()),
+        )
+        .clone();
+        late.stop(ts("2026-11-25T11:30:00Z")).unwrap();
+        assert_eq!(late.state(ts("2026-11-25T12:00:00Z")), ClockState::MetLate);
+        assert_eq!(
+            late.time_left(ts("2026-11-25T12:00:00Z")),
+            SignedDuration::from_mins(-30)
+        );
+    }
+
+    #[test]
+    fn clocks_survive_a_round_trip_through_json() {
+        let clocks = clocks_for(
+            &facts("IN", "ncii", PartnerKind::Ngo),
+            &[policy("default", "PT24H")],
+            &BTreeMap::new(),
+            ts("2026-11-25T10:00:00Z"),
+        );
+        let json = serde_json::to_string(&clocks).unwrap();
+        let back: Vec<EscalationClock> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, clocks);
+    }
+}

@@ -9,6 +9,7 @@ mod escalations;
 mod idempotency;
 mod maintenance;
 mod reference;
+mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -41,6 +42,7 @@ pub async fn open(url: &str) -> StoreResult<Stores> {
         escalations: Arc::new(escalations::PgEscalations(pool.clone())),
         directory: Arc::new(directory::PgDirectory(pool.clone())),
         reference: Arc::new(reference::PgReference(pool.clone())),
+        settings: Arc::new(settings::PgSettings(pool.clone())),
         idempotency: Arc::new(idempotency::PgIdempotency(pool.clone())),
         blobs: Arc::new(blobs::PgBlobs(pool.clone())),
         maintenance: Arc::new(maintenance::PgMaintenance(pool)),

@@ -9,6 +9,7 @@ mod listing;
 mod maintenance;
 mod reference;
 mod rows;
+mod settings;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         escalations: Arc::new(escalations::SqliteEscalations(db.clone())),
         directory: Arc::new(directory::SqliteDirectory(db.clone())),
         reference: Arc::new(reference::SqliteReference(db.clone())),
+        settings: Arc::new(settings::SqliteSettings(db.clone())),
         idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
         blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
         maintenance: Arc::new(maintenance::SqliteMaintenance(db)),

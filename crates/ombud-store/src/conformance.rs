@@ -45,6 +45,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     reference_in_use_cannot_be_deleted(primary).await;
     idempotency_keys_replay_and_refuse(primary).await;
     blobs_round_trip(primary).await;
+    settings_are_versioned_documents(primary).await;
     export_and_import_round_trip(primary, secondary).await;
     maintenance_answers(primary).await;
 }
@@ -1029,6 +1030,114 @@ async fn idempotency_keys_replay_and_refuse(s: &Stores) {
             .expect("begin"),
         IdempotencyBegin::Started
     );
+}
+
+async fn settings_are_versioned_documents(s: &Stores) {
+    use crate::{Expect, SettingKind};
+    let tokyo =
+        serde_json::json!({"time_zone": "Asia/Tokyo", "weekly": {"monday": ["09:00-18:00"]}});
+    for kind in SettingKind::ALL {
+        assert!(s.settings.list(kind).await.expect("list").is_empty());
+    }
+    let created = s
+        .settings
+        .put(
+            SettingKind::Calendar,
+            "tokyo",
+            &tokyo,
+            Expect::Absent,
+            at(1),
+        )
+        .await
+        .expect("create");
+    assert_eq!((created.version, created.updated_at), (1, at(1)));
+    assert_eq!(
+        s.settings
+            .get(SettingKind::Calendar, "tokyo")
+            .await
+            .expect("get"),
+        created
+    );
+    assert!(matches!(
+        s.settings.put(SettingKind::Calendar, "tokyo", &tokyo, Expect::Absent, at(2)).await,
+        Err(StoreError::Conflict(message)) if message.contains("tokyo")
+    ));
+    // The same code under another kind is another setting.
+    assert!(matches!(
+        s.settings.get(SettingKind::SlaPolicy, "tokyo").await,
+        Err(StoreError::NotFound)
+    ));
+    let mut changed = tokyo.clone();
+    changed["holidays"] = serde_json::json!(["2026-11-23"]);
+    let replaced = s
+        .settings
+        .put(
+            SettingKind::Calendar,
+            "tokyo",
+            &changed,
+            Expect::Version(1),
+            at(3),
+        )
+        .await
+        .expect("replace at version 1");
+    assert_eq!(replaced.version, 2);
+    assert!(matches!(
+        s.settings
+            .put(
+                SettingKind::Calendar,
+                "tokyo",
+                &tokyo,
+                Expect::Version(1),
+                at(4)
+            )
+            .await,
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            current: 2
+        })
+    ));
+    assert_eq!(
+        s.settings
+            .get(SettingKind::Calendar, "tokyo")
+            .await
+            .expect("get")
+            .body,
+        changed,
+        "a refused write changes nothing"
+    );
+    assert!(matches!(
+        s.settings
+            .put(
+                SettingKind::Calendar,
+                "osaka",
+                &tokyo,
+                Expect::Version(1),
+                at(4)
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    s.settings
+        .put(SettingKind::Calendar, "berlin", &tokyo, Expect::Any, at(5))
+        .await
+        .expect("upsert");
+    let codes: Vec<String> = s
+        .settings
+        .list(SettingKind::Calendar)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|setting| setting.code)
+        .collect();
+    assert_eq!(codes, ["berlin", "tokyo"], "ordered by code");
+    s.settings
+        .delete(SettingKind::Calendar, "berlin")
+        .await
+        .expect("delete");
+    assert!(matches!(
+        s.settings.delete(SettingKind::Calendar, "berlin").await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn blobs_round_trip(s: &Stores) {

@@ -13,6 +13,7 @@ mod idempotency;
 pub mod listing;
 mod maintenance;
 mod reference;
+mod settings;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
 pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
 pub use maintenance::Maintenance;
 pub use reference::ReferenceStore;
+pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
 
 /// Every store a running Ombud needs, chosen once at start-up from the
 /// database URL and shared by all requests.
@@ -32,6 +34,7 @@ pub struct Stores {
     pub escalations: Arc<dyn EscalationStore>,
     pub directory: Arc<dyn DirectoryStore>,
     pub reference: Arc<dyn ReferenceStore>,
+    pub settings: Arc<dyn SettingsStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub maintenance: Arc<dyn Maintenance>,

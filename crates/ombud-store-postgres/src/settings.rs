@@ -9,7 +9,7 @@ use ombud_store::{
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use crate::{Pool, backend};
+use crate::{Pool, backend, map_err};
 
 #[derive(Debug)]
 pub(crate) struct PgSettings(pub(crate) Pool);
@@ -92,6 +92,21 @@ impl SettingsStore for PgSettings {
             version,
             updated_at: at,
         })
+    }
+
+    async fn restore(&self, kind: SettingKind, setting: &Setting) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (kind, code, body, version, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kind.as_str())
+        .bind(&setting.code)
+        .bind(setting.body.to_string())
+        .bind(setting.version)
+        .bind(micros(setting.updated_at))
+        .execute(&self.0)
+        .await
+        .map_err(map_err(&format!("{} {:?}", kind.as_str(), setting.code)))?;
+        Ok(())
     }
 
     async fn delete(&self, kind: SettingKind, code: &str) -> StoreResult<()> {

@@ -7,7 +7,7 @@ use ombud_store::{Expect, Setting, SettingKind, SettingsStore, StoreError, Store
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{Db, backend};
+use crate::{Db, backend, conflict};
 
 #[derive(Debug)]
 pub(crate) struct SqliteSettings(pub(crate) Db);
@@ -87,6 +87,32 @@ impl SettingsStore for SqliteSettings {
                         version,
                         updated_at: at,
                     })
+                })
+            })
+            .await
+    }
+
+    async fn restore(&self, kind: SettingKind, setting: &Setting) -> StoreResult<()> {
+        let setting = setting.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO settings (kind, code, body, version, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(kind.as_str())
+                    .bind(&setting.code)
+                    .bind(setting.body.to_string())
+                    .bind(setting.version)
+                    .bind(micros(setting.updated_at))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(conflict(
+                        format!("{} {:?} already exists", kind.as_str(), setting.code),
+                        None,
+                    ))?;
+                    Ok(())
                 })
             })
             .await

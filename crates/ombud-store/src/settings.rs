@@ -26,6 +26,10 @@ impl SettingKind {
         SettingKind::Regulation,
     ];
 
+    pub fn parse(text: &str) -> Option<SettingKind> {
+        SettingKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SettingKind::Calendar => "calendar",
@@ -71,6 +75,9 @@ pub trait SettingsStore: Send + Sync {
         expect: Expect,
         at: Timestamp,
     ) -> StoreResult<Setting>;
+    /// Stores an exported setting as it was (version and time included);
+    /// `Conflict` if the code exists.
+    async fn restore(&self, kind: SettingKind, setting: &Setting) -> StoreResult<()>;
     /// `NotFound` if there is none.
     async fn delete(&self, kind: SettingKind, code: &str) -> StoreResult<()>;
 }

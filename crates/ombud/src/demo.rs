@@ -488,6 +488,80 @@ pub async fn seed_directory(stores: &Stores, now: Timestamp) -> anyhow::Result<(
     Ok(())
 }
 
+/// Business calendars and SLA policies a team would start from.
+pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()> {
+    use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec};
+    use ombud_domain::sla::SlaPolicy;
+    use ombud_store::{Expect, SettingKind};
+
+    let calendars = [
+        serde_json::json!({
+            "time_zone": "Asia/Tokyo",
+            "weekly": {
+                "monday": ["09:00-18:00"], "tuesday": ["09:00-18:00"], "wednesday": ["09:00-18:00"],
+                "thursday": ["09:00-18:00"], "friday": ["09:00-18:00"]
+            },
+            "holidays": ["2026-11-03", "2026-11-23", "2027-01-01", "2027-01-11", "2027-02-11"],
+            "exceptions": {"2026-12-28": ["09:00-12:00"]}
+        }),
+        serde_json::json!({
+            "time_zone": "Europe/Dublin",
+            "weekly": {
+                "monday": ["09:00-17:30"], "tuesday": ["09:00-17:30"], "wednesday": ["09:00-17:30"],
+                "thursday": ["09:00-17:30"], "friday": ["09:00-17:30"]
+            },
+            "holidays": ["2026-12-25", "2026-12-26", "2027-01-01"]
+        }),
+    ];
+    for (code, body) in ["apac-tokyo", "emea-dublin"].into_iter().zip(calendars) {
+        let spec: CalendarSpec = serde_json::from_value(body)?;
+        let calendar = BusinessCalendar::from_spec(&spec)
+            .map_err(|e| anyhow::anyhow!("demo calendar {code}: {e}"))?;
+        let canonical = serde_json::to_value(calendar.to_spec())?;
+        stores
+            .settings
+            .put(SettingKind::Calendar, code, &canonical, Expect::Absent, now)
+            .await?;
+    }
+    let policies = [
+        serde_json::json!({
+            "code": "tier1-urgent", "name": "Tier 1 partners, P0 and P1",
+            "conditions": {"partner_tiers": [1], "priorities": ["P0", "P1"]},
+            "basis": "calendar",
+            "targets": {"acknowledgement": "PT1H", "first_response": "PT4H", "resolution": "PT24H"}
+        }),
+        serde_json::json!({
+            "code": "standard", "name": "Everyone else",
+            "basis": "calendar",
+            "targets": {"acknowledgement": "PT4H", "first_response": "P1D", "resolution": "P7D"}
+        }),
+        serde_json::json!({
+            "code": "advertisers-apac", "name": "Advertiser issues, APAC business hours",
+            "conditions": {"types": ["advertiser_commerce"]},
+            "basis": "business", "calendar": "apac-tokyo",
+            "targets": {"acknowledgement": "PT4H", "resolution": "P5D"},
+            "warn_at_percent": [50, 80]
+        }),
+    ];
+    for body in policies {
+        let policy: SlaPolicy = serde_json::from_value(body)?;
+        policy
+            .validate(&["apac-tokyo", "emea-dublin"])
+            .map_err(|e| anyhow::anyhow!("demo policy {}: {e}", policy.code))?;
+        stores
+            .settings
+            .put(
+                SettingKind::SlaPolicy,
+                &policy.code,
+                &serde_json::to_value(&policy)?,
+                Expect::Absent,
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Builds and stores `count` escalations with keys 1..=count, in batches.
 pub async fn seed_escalations(
     stores: &Stores,

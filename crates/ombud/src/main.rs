@@ -397,6 +397,7 @@ fn read_password() -> anyhow::Result<String> {
 
 async fn seed_demo(stores: &Stores, count: u64, now: jiff::Timestamp) -> anyhow::Result<()> {
     demo::seed_directory(stores, now).await?;
+    demo::seed_settings(stores, now).await?;
     let bar = transfer::progress_bar(count, "seeding demo escalations");
     demo::seed_escalations(stores, count, now, 42, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ombud_domain::{Partner, RefItem, RefKind};
-use ombud_store::{ExportedEscalation, StoreError, Stores, Token, User};
+use ombud_store::{ExportedEscalation, Setting, SettingKind, StoreError, Stores, Token, User};
 use serde::{Deserialize, Serialize};
 
 const FORMAT: &str = "ombud-export";
@@ -21,13 +21,35 @@ const BATCH: u32 = 500;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Line {
-    Header { format: String, version: u32 },
-    Reference { kind: RefKind, item: RefItem },
+    Header {
+        format: String,
+        version: u32,
+    },
+    Reference {
+        kind: RefKind,
+        item: RefItem,
+    },
+    Setting {
+        kind: String,
+        code: String,
+        body: serde_json::Value,
+        version: i64,
+        updated_at: jiff::Timestamp,
+    },
     Partner(Partner),
-    User { user: User, password_hash: String },
-    Token { token: Token, secret_sha256: String },
+    User {
+        user: User,
+        password_hash: String,
+    },
+    Token {
+        token: Token,
+        secret_sha256: String,
+    },
     Escalation(Box<ExportedEscalation>),
-    Blob { sha256: String, base64: String },
+    Blob {
+        sha256: String,
+        base64: String,
+    },
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
@@ -61,6 +83,20 @@ pub async fn export(stores: &Stores, mut out: impl Write) -> anyhow::Result<()> 
     for kind in RefKind::ALL {
         for item in stores.reference.list(kind).await? {
             write_line(&mut out, &Line::Reference { kind, item })?;
+        }
+    }
+    for kind in SettingKind::ALL {
+        for setting in stores.settings.list(kind).await? {
+            write_line(
+                &mut out,
+                &Line::Setting {
+                    kind: kind.as_str().into(),
+                    code: setting.code,
+                    body: setting.body,
+                    version: setting.version,
+                    updated_at: setting.updated_at,
+                },
+            )?;
         }
     }
     for partner in stores.directory.list_partners().await? {
@@ -157,6 +193,23 @@ pub async fn import(stores: &Stores, input: impl BufRead) -> anyhow::Result<()> 
                 Err(StoreError::Conflict(_)) => stores.reference.update(kind, &item).await?,
                 other => other?,
             },
+            Line::Setting {
+                kind,
+                code,
+                body,
+                version,
+                updated_at,
+            } => {
+                let kind = SettingKind::parse(&kind)
+                    .with_context(|| format!("line {}: unknown setting kind {kind:?}", n + 1))?;
+                let setting = Setting {
+                    code,
+                    body,
+                    version,
+                    updated_at,
+                };
+                stores.settings.restore(kind, &setting).await?
+            }
             Line::Partner(partner) => stores.directory.create_partner(&partner).await?,
             Line::User {
                 user,

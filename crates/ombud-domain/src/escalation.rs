@@ -5,10 +5,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Role};
 use crate::event::{EventKind, NewEvent};
 use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
+use crate::sla::{self, EscalationClock};
 use crate::subject::{NewSubject, Subject};
 use crate::validation::{self, Collector, Invalid};
 
@@ -223,6 +224,9 @@ pub struct Escalation {
     pub updated_at: Timestamp,
     /// Bumped by every change; the API's ETag.
     pub version: i64,
+    /// Deadlines from the SLA policy and the regulations that apply.
+    #[serde(default)]
+    pub clocks: Vec<EscalationClock>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -273,6 +277,9 @@ pub struct EscalationDraft {
     pub subjects: Vec<Subject>,
     pub channel: String,
     pub received_at: Timestamp,
+    /// Started by the caller from the settings (`sla::start_clocks`).
+    #[serde(default)]
+    pub clocks: Vec<EscalationClock>,
 }
 
 pub const MAX_TITLE: usize = 300;
@@ -410,6 +417,7 @@ impl NewEscalation {
             subjects,
             channel: channel.to_string(),
             received_at,
+            clocks: Vec::new(),
         })
     }
 }
@@ -444,6 +452,7 @@ impl EscalationDraft {
             created_at: at,
             updated_at: at,
             version: 1,
+            clocks: self.clocks,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -457,6 +466,9 @@ impl EscalationDraft {
                 "priority": escalation.priority,
                 "channel": escalation.channel,
                 "subjects": escalation.subjects.len(),
+                "clocks": escalation.clocks.iter().map(|c| json!({
+                    "kind": c.kind, "source": c.source, "target": c.target, "due_at": c.due_at,
+                })).collect::<Vec<_>>(),
             }),
         );
         (escalation, event)
@@ -645,6 +657,7 @@ impl Escalation {
         let mut next = self.clone();
         next.status = to;
         next.touch(at);
+        let clocks = sla::on_status_change(&mut next.clocks, from, to, at);
         let kind = if from.is_reopen(to) {
             EventKind::Reopened
         } else {
@@ -655,7 +668,7 @@ impl Escalation {
             Visibility::Partner,
             actor,
             at,
-            json!({"from": from, "to": to, "reason": reason}),
+            with_clocks(json!({"from": from, "to": to, "reason": reason}), &clocks),
         );
         Ok((next, event))
     }
@@ -671,12 +684,19 @@ impl Escalation {
         let body = validation::text("body", body, 1, MAX_DESCRIPTION)?;
         let mut next = self.clone();
         next.touch(at);
+        let staff_reply =
+            visibility == Visibility::Partner && actor.role.is_some_and(Role::is_staff);
+        let clocks = if staff_reply {
+            sla::on_reply_to_partner(&mut next.clocks, at)
+        } else {
+            Vec::new()
+        };
         let event = NewEvent::new(
             EventKind::CommentAdded,
             visibility,
             actor,
             at,
-            json!({"body": body}),
+            with_clocks(json!({"body": body}), &clocks),
         );
         Ok((next, event))
     }
@@ -751,12 +771,22 @@ impl Escalation {
         self.version += 1;
     }
 
-    /// What a partner may see of this escalation: no internal evidence.
+    /// What a partner may see of this escalation: no internal evidence, and
+    /// none of the internal and regulatory clocks.
     pub fn partner_view(mut self) -> Escalation {
         self.evidence
             .retain(|e| e.visibility == Visibility::Partner);
+        self.clocks.clear();
         self
     }
+}
+
+/// Adds the clocks a change moved to its event's data, when it moved any.
+fn with_clocks(mut data: serde_json::Value, clocks: &[sla::ClockChange]) -> serde_json::Value {
+    if !clocks.is_empty() {
+        data["clocks"] = json!(clocks);
+    }
+    data
 }
 
 #[cfg(test)]

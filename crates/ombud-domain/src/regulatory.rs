@@ -3,6 +3,7 @@
 //! the project's domain notes; not legal advice).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -85,10 +86,18 @@ pub struct Applicability<'a> {
 }
 
 impl RegulatoryRule {
-    /// The shipped catalogue. Checked by tests: it parses and every
-    /// duration is a valid target.
-    pub fn catalogue() -> Vec<RegulatoryRule> {
-        serde_json::from_str(CATALOGUE).expect("the shipped catalogue parses (tested)")
+    /// The shipped catalogue, parsed once. Checked by tests: it parses and
+    /// every duration is a valid target.
+    pub fn catalogue() -> &'static [RegulatoryRule] {
+        static RULES: LazyLock<Vec<RegulatoryRule>> = LazyLock::new(|| {
+            serde_json::from_str(CATALOGUE).expect("the shipped catalogue parses (tested)")
+        });
+        &RULES
+    }
+
+    /// A rule of the shipped catalogue by id.
+    pub fn find(id: &str) -> Option<&'static RegulatoryRule> {
+        Self::catalogue().iter().find(|r| r.id == id)
     }
 
     /// Whether a rule should start clocks before an administrator has looked
@@ -198,10 +207,9 @@ mod tests {
     use jiff::SignedDuration;
 
     fn rule(id: &str) -> RegulatoryRule {
-        RegulatoryRule::catalogue()
-            .into_iter()
-            .find(|r| r.id == id)
+        RegulatoryRule::find(id)
             .unwrap_or_else(|| panic!("{id} is in the catalogue"))
+            .clone()
     }
 
     fn facts<'a>(country: &'a str, kind: &'a str, partner: PartnerKind) -> Applicability<'a> {
@@ -220,7 +228,7 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), rules.len(), "ids are unique");
-        for rule in &rules {
+        for rule in rules {
             rule.deadlines().expect("durations parse");
             for (name, duration) in &rule.other_durations {
                 Target::parse(duration, rule.clock)

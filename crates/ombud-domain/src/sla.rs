@@ -13,6 +13,7 @@ use crate::deadlines::{
     Budget, BusinessCalendar, CalendarSpec, ClockBasis, ClockKind, DeadlineError, Pause, Target,
 };
 use crate::escalation::Priority;
+use crate::lifecycle::Status;
 use crate::partner::{PartnerKind, Tier};
 use crate::regulatory::{Applicability, RegulatoryRule};
 use crate::validation::{Collector, Invalid};
@@ -264,7 +265,7 @@ pub enum ClockSource {
 /// One running (or finished) deadline of an escalation. It keeps a copy of
 /// the calendar it started with, so that its due instant never moves behind
 /// the team's back when a calendar is edited.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscalationClock {
     pub kind: ClockKind,
@@ -323,7 +324,7 @@ impl EscalationClock {
             stopped_at: None,
             due_at: None,
         };
-        clock.due_at = clock.compute_due()?;
+        clock.due_at = clock.budget.due(started_at, calendar, &clock.pauses)?;
         Ok(clock)
     }
 
@@ -332,44 +333,55 @@ impl EscalationClock {
             .expect("a clock's calendar was valid when copied")
     }
 
-    fn compute_due(&self) -> Result<Option<Timestamp>, DeadlineError> {
-        self.budget
+    /// Recomputes the due instant after a pause or resumption. A clock whose
+    /// start computed a due instant always has one later: its calendar has
+    /// working time every week, and a pause moves it by at most the pause.
+    fn refresh_due(&mut self) {
+        self.due_at = self
+            .budget
             .due(self.started_at, &self.business_calendar(), &self.pauses)
+            .ok()
+            .flatten();
     }
 
     pub fn is_paused(&self) -> bool {
         self.pauses.last().is_some_and(|p| p.until.is_none())
     }
 
-    /// Stands the clock still from `at`; a stopped or paused clock stays as it is.
-    pub fn pause(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
+    /// Stands the clock still from `at`; returns whether it was running.
+    pub fn pause(&mut self, at: Timestamp) -> bool {
         if self.stopped_at.is_some() || self.is_paused() {
-            return Ok(());
+            return false;
         }
         self.pauses.push(Pause {
             from: at.max(self.started_at),
             until: None,
         });
-        self.due_at = self.compute_due()?;
-        Ok(())
+        self.refresh_due();
+        true
     }
 
-    /// Sets a paused clock running again from `at`.
-    pub fn resume(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
-        if let Some(open) = self.pauses.last_mut().filter(|p| p.until.is_none()) {
-            open.until = Some(at.max(open.from));
-            self.due_at = self.compute_due()?;
+    /// Sets a paused clock running again from `at`; returns whether it was paused.
+    pub fn resume(&mut self, at: Timestamp) -> bool {
+        match self.pauses.last_mut().filter(|p| p.until.is_none()) {
+            Some(open) => {
+                open.until = Some(at.max(open.from));
+                self.refresh_due();
+                true
+            }
+            None => false,
         }
-        Ok(())
     }
 
     /// Stops the clock: its deadline was met at `at` (late, if after due).
-    pub fn stop(&mut self, at: Timestamp) -> Result<(), DeadlineError> {
-        if self.stopped_at.is_none() {
-            self.resume(at)?;
-            self.stopped_at = Some(at);
+    /// Returns whether it was still counting.
+    pub fn stop(&mut self, at: Timestamp) -> bool {
+        if self.stopped_at.is_some() {
+            return false;
         }
-        Ok(())
+        self.resume(at);
+        self.stopped_at = Some(at);
+        true
     }
 
     pub fn state(&self, now: Timestamp) -> ClockState {
@@ -528,6 +540,72 @@ pub fn start_clocks(
     Ok(clocks)
 }
 
+/// One clock that moved, as recorded in the event of the change that moved it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockChange {
+    pub kind: ClockKind,
+    pub source: ClockSource,
+    /// `paused`, `resumed` or `met`.
+    pub change: String,
+    pub due_at: Option<Timestamp>,
+}
+
+fn changed(clock: &EscalationClock, change: &str) -> ClockChange {
+    ClockChange {
+        kind: clock.kind,
+        source: clock.source.clone(),
+        change: change.to_string(),
+        due_at: clock.due_at,
+    }
+}
+
+/// Moves the clocks for a change of status at `at`:
+/// - leaving `new` meets the acknowledgement clocks;
+/// - entering `awaiting_partner` pauses the clocks whose policy says so, and
+///   leaving it resumes them;
+/// - `resolved` and `closed` meet every clock still counting.
+///
+/// Reopening does not restart met clocks.
+pub fn on_status_change(
+    clocks: &mut [EscalationClock],
+    from: Status,
+    to: Status,
+    at: Timestamp,
+) -> Vec<ClockChange> {
+    let mut changes = Vec::new();
+    for clock in clocks.iter_mut() {
+        if from == Status::AwaitingPartner && to != Status::AwaitingPartner && clock.resume(at) {
+            changes.push(changed(clock, "resumed"));
+        }
+        let meets = matches!(to, Status::Resolved | Status::Closed)
+            || (from == Status::New && clock.kind == ClockKind::Acknowledgement);
+        if meets && clock.stop(at) {
+            changes.push(changed(clock, "met"));
+        } else if to == Status::AwaitingPartner
+            && clock.pauses_while_awaiting_partner
+            && clock.pause(at)
+        {
+            changes.push(changed(clock, "paused"));
+        }
+    }
+    changes
+}
+
+/// Moves the clocks when staff send the partner a message at `at`: it
+/// acknowledges and gives the first response.
+pub fn on_reply_to_partner(clocks: &mut [EscalationClock], at: Timestamp) -> Vec<ClockChange> {
+    clocks
+        .iter_mut()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ClockKind::Acknowledgement | ClockKind::FirstResponse
+            )
+        })
+        .filter_map(|c| c.stop(at).then(|| changed(c, "met")))
+        .collect()
+}
+
 /// The earliest due instant among running clocks: the escalation's due time.
 pub fn due_at(clocks: &[EscalationClock]) -> Option<Timestamp> {
     clocks
@@ -590,7 +668,7 @@ mod tests {
             ClockSettings {
                 policies,
                 calendars: &BTreeMap::new(),
-                regulations: &RegulatoryRule::catalogue(),
+                regulations: RegulatoryRule::catalogue(),
                 regulation_settings,
             },
         )
@@ -790,7 +868,7 @@ mod tests {
                 (90, ts("2026-11-25T13:36:00Z"))
             ]
         );
-        clock.pause(ts("2026-11-25T11:00:00Z")).unwrap();
+        assert!(clock.pause(ts("2026-11-25T11:00:00Z")));
         assert_eq!(clock.due_at, None);
         assert_eq!(clock.state(ts("2026-11-26T00:00:00Z")), ClockState::Paused);
         assert_eq!(
@@ -798,14 +876,15 @@ mod tests {
             SignedDuration::from_hours(3)
         );
         // Pausing twice changes nothing.
-        clock.pause(ts("2026-11-25T12:00:00Z")).unwrap();
-        clock.resume(ts("2026-11-25T15:00:00Z")).unwrap();
+        assert!(!clock.pause(ts("2026-11-25T12:00:00Z")));
+        assert!(clock.resume(ts("2026-11-25T15:00:00Z")));
         assert_eq!(clock.due_at, Some(ts("2026-11-25T18:00:00Z")));
         assert_eq!(
             clock.state(ts("2026-11-25T18:00:01Z")),
             ClockState::Breached
         );
-        clock.stop(ts("2026-11-25T17:00:00Z")).unwrap();
+        assert!(clock.stop(ts("2026-11-25T17:00:00Z")));
+        assert!(!clock.stop(ts("2026-11-25T17:30:00Z")));
         assert_eq!(clock.state(ts("2026-11-25T19:00:00Z")), ClockState::Met);
         assert_eq!(
             clock.time_left(ts("2026-11-25T19:00:00Z")),
@@ -817,12 +896,98 @@ mod tests {
             &ClockSource::Policy("default".into()),
         )
         .clone();
-        late.stop(ts("2026-11-25T11:30:00Z")).unwrap();
+        late.stop(ts("2026-11-25T11:30:00Z"));
         assert_eq!(late.state(ts("2026-11-25T12:00:00Z")), ClockState::MetLate);
         assert_eq!(
             late.time_left(ts("2026-11-25T12:00:00Z")),
             SignedDuration::from_mins(-30)
         );
+    }
+
+    #[test]
+    fn the_lifecycle_meets_pauses_and_resumes_clocks() {
+        let received = ts("2026-11-25T10:00:00Z");
+        let mut clocks = clocks_for(
+            &facts("JP", "account_access", PartnerKind::Ngo),
+            &[policy("default", "PT4H")],
+            &BTreeMap::new(),
+            received,
+        );
+        let kinds = |changes: &[ClockChange]| {
+            changes
+                .iter()
+                .map(|c| (c.kind, c.change.clone()))
+                .collect::<Vec<_>>()
+        };
+        // Triage acknowledges.
+        let changes = on_status_change(
+            &mut clocks,
+            Status::New,
+            Status::Triaged,
+            ts("2026-11-25T10:30:00Z"),
+        );
+        assert_eq!(
+            kinds(&changes),
+            [(ClockKind::Acknowledgement, "met".to_string())]
+        );
+        // Waiting on the partner stops the resolution clock for two hours.
+        let paused = on_status_change(
+            &mut clocks,
+            Status::Triaged,
+            Status::AwaitingPartner,
+            ts("2026-11-25T11:00:00Z"),
+        );
+        assert_eq!(
+            kinds(&paused),
+            [(ClockKind::Resolution, "paused".to_string())]
+        );
+        assert_eq!(paused[0].due_at, None);
+        let resumed = on_status_change(
+            &mut clocks,
+            Status::AwaitingPartner,
+            Status::Investigating,
+            ts("2026-11-25T13:00:00Z"),
+        );
+        assert_eq!(resumed[0].due_at, Some(ts("2026-11-25T16:00:00Z")));
+        let resolved = on_status_change(
+            &mut clocks,
+            Status::Investigating,
+            Status::Resolved,
+            ts("2026-11-25T15:00:00Z"),
+        );
+        assert_eq!(
+            kinds(&resolved),
+            [(ClockKind::Resolution, "met".to_string())]
+        );
+        assert!(
+            clocks
+                .iter()
+                .all(|c| c.state(ts("2026-11-26T00:00:00Z")) == ClockState::Met)
+        );
+        assert_eq!(due_at(&clocks), None);
+    }
+
+    #[test]
+    fn a_reply_to_the_partner_is_the_first_response() {
+        let mut policy = policy("default", "PT4H");
+        policy.targets.first_response = Some("PT2H".into());
+        policy.pause_while_awaiting_partner = false;
+        let mut clocks = clocks_for(
+            &facts("JP", "account_access", PartnerKind::Ngo),
+            &[policy],
+            &BTreeMap::new(),
+            ts("2026-11-25T10:00:00Z"),
+        );
+        let met = on_reply_to_partner(&mut clocks, ts("2026-11-25T10:20:00Z"));
+        assert_eq!(met.len(), 2, "acknowledgement and first response: {met:?}");
+        // This policy keeps counting while the partner is asked.
+        let paused = on_status_change(
+            &mut clocks,
+            Status::Triaged,
+            Status::AwaitingPartner,
+            ts("2026-11-25T11:00:00Z"),
+        );
+        assert!(paused.is_empty());
     }
 
     #[test]

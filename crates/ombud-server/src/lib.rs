@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
-use crate::routes::{escalations, partners, reference, system};
+use crate::routes::{escalations, partners, reference, settings, system};
 
 /// Limits and settings the server runs with.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -134,6 +134,20 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
             reference::replace_reference,
             reference::delete_reference
         ))
+        .routes(routes!(settings::list_calendars))
+        .routes(routes!(
+            settings::get_calendar,
+            settings::put_calendar,
+            settings::delete_calendar
+        ))
+        .routes(routes!(settings::list_sla_policies))
+        .routes(routes!(
+            settings::get_sla_policy,
+            settings::put_sla_policy,
+            settings::delete_sla_policy
+        ))
+        .routes(routes!(settings::list_regulations))
+        .routes(routes!(settings::put_regulation))
         .routes(routes!(system::me))
         .merge(uploads)
 }

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal, etag};
+use crate::routes::settings;
 
 /// How often a mutation without `If-Match` is retried when another write won.
 const RETRIES: usize = 5;
@@ -152,7 +153,7 @@ pub async fn create_escalation(
     .await?;
     let surfaces: Vec<&str> = new.subjects.iter().map(|s| s.surface.as_str()).collect();
     check_subject_surfaces(&state, &surfaces, "subjects").await?;
-    match state.stores.directory.get_partner(&partner).await {
+    let reporter = match state.stores.directory.get_partner(&partner).await {
         Ok(p) if !p.active => {
             return Err(ApiError::field(
                 "validation_failed",
@@ -170,7 +171,7 @@ pub async fn create_escalation(
                 ),
             ));
         }
-        Ok(_) => {}
+        Ok(p) => p,
         Err(StoreError::NotFound) => {
             return Err(ApiError::field(
                 "validation_failed",
@@ -179,7 +180,9 @@ pub async fn create_escalation(
             ));
         }
         Err(e) => return Err(e.into()),
-    }
+    };
+    let mut draft = draft;
+    draft.clocks = settings::start_clocks(&state, &draft, &reporter).await?;
     let escalation = state
         .stores
         .escalations

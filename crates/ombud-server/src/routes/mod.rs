@@ -3,4 +3,5 @@
 pub mod escalations;
 pub mod partners;
 pub mod reference;
+pub mod settings;
 pub mod system;

@@ -162,6 +162,14 @@ impl TestApp {
             .expect("POST")
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
     /// Files an escalation as `token` and returns its JSON.
     pub async fn file(&self, token: &str, body: Value) -> Value {
         let response = self.post("/api/v1/escalations", token, &body).await;

@@ -1,0 +1,427 @@
+//! `/api/v1/calendars`, `/api/v1/sla-policies` and `/api/v1/regulations`:
+//! what decides an escalation's deadlines. Staff read them; admins and
+//! managers change them. A write is validated in full (every faulty part
+//! named) and changes nothing if refused.
+
+use std::collections::BTreeMap;
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec, Target};
+use ombud_domain::regulatory::RegulatoryRule;
+use ombud_domain::sla::{
+    ClockSettings, EscalationClock, EscalationFacts, RegulationSetting, SlaPolicy,
+};
+use ombud_domain::validation::Collector;
+use ombud_domain::{EscalationDraft, Partner};
+use ombud_store::{Expect, Setting, SettingKind, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{IfMatch, Json, Principal, etag};
+
+/// A business calendar under its code.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NamedCalendar {
+    pub code: String,
+    #[serde(flatten)]
+    pub calendar: CalendarSpec,
+}
+
+/// A regulatory rule of the catalogue with the administrators' setting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegulationView {
+    #[serde(flatten)]
+    pub rule: RegulatoryRule,
+    pub setting: RegulationSetting,
+    /// Whether it starts clocks now: the setting, else the catalogue's default.
+    pub enabled: bool,
+    /// Graded `low` in the catalogue: counsel should confirm it before it drives deadlines.
+    pub needs_legal_review: bool,
+}
+
+fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag(version)).expect("digits are a valid header"),
+    );
+    (status, headers, AxumJson(body)).into_response()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(setting: &Setting) -> ApiResult<T> {
+    serde_json::from_value(setting.body.clone()).map_err(|e| {
+        ApiError::internal(format!(
+            "stored setting {:?} no longer decodes: {e}",
+            setting.code
+        ))
+    })
+}
+
+fn not_found(kind: SettingKind, code: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+    move |e| match e {
+        StoreError::NotFound => ApiError::not_found(format!("{} {code:?}", kind.as_str())),
+        other => other.into(),
+    }
+}
+
+/// Stores a validated setting: replaces the version in `If-Match` when
+/// given, else creates or replaces. Answers 201 when created.
+async fn put_setting(
+    state: &AppState,
+    kind: SettingKind,
+    code: &str,
+    body: serde_json::Value,
+    if_match: IfMatch,
+) -> ApiResult<(StatusCode, Setting)> {
+    let expect = if_match.0.map_or(Expect::Any, Expect::Version);
+    let stored = state
+        .stores
+        .settings
+        .put(kind, code, &body, expect, state.clock.now())
+        .await
+        .map_err(not_found(kind, code))?;
+    let status = if stored.version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, stored))
+}
+
+fn check_code(code: &str) -> ApiResult<()> {
+    let mut errors = Collector::default();
+    errors.check(ombud_domain::validation::code("code", code));
+    Ok(errors.finish()?)
+}
+
+async fn calendar_codes(state: &AppState) -> ApiResult<Vec<String>> {
+    Ok(state
+        .stores
+        .settings
+        .list(SettingKind::Calendar)
+        .await?
+        .into_iter()
+        .map(|s| s.code)
+        .collect())
+}
+
+async fn policies(state: &AppState) -> ApiResult<Vec<SlaPolicy>> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::SlaPolicy)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// List business calendars.
+#[utoipa::path(get, path = "/calendars", tag = "deadlines",
+    responses((status = 200, body = Vec<NamedCalendar>)))]
+pub async fn list_calendars(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let calendars = state
+        .stores
+        .settings
+        .list(SettingKind::Calendar)
+        .await?
+        .iter()
+        .map(|s| {
+            Ok(NamedCalendar {
+                code: s.code.clone(),
+                calendar: decode(s)?,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(AxumJson(calendars).into_response())
+}
+
+/// Read a business calendar.
+#[utoipa::path(get, path = "/calendars/{code}", tag = "deadlines", params(("code" = String, Path)),
+    responses((status = 200, body = NamedCalendar), (status = 404, body = Problem)))]
+pub async fn get_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let stored = state
+        .stores
+        .settings
+        .get(SettingKind::Calendar, &code)
+        .await
+        .map_err(not_found(SettingKind::Calendar, &code))?;
+    let calendar = NamedCalendar {
+        code,
+        calendar: decode(&stored)?,
+    };
+    Ok(with_etag(StatusCode::OK, stored.version, calendar))
+}
+
+/// Create or replace a business calendar (with `If-Match`, only that version).
+#[utoipa::path(put, path = "/calendars/{code}", tag = "deadlines", request_body = CalendarSpec,
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = NamedCalendar), (status = 201, body = NamedCalendar),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    if_match: IfMatch,
+    Json(spec): Json<CalendarSpec>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    check_code(&code)?;
+    let canonical = BusinessCalendar::from_spec(&spec)?.to_spec();
+    let body = serde_json::to_value(&canonical).map_err(ApiError::internal)?;
+    let (status, stored) =
+        put_setting(&state, SettingKind::Calendar, &code, body, if_match).await?;
+    let calendar = NamedCalendar {
+        code,
+        calendar: canonical,
+    };
+    Ok(with_etag(status, stored.version, calendar))
+}
+
+/// Delete a business calendar no SLA policy uses.
+#[utoipa::path(delete, path = "/calendars/{code}", tag = "deadlines", params(("code" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    let users: Vec<String> = policies(&state)
+        .await?
+        .into_iter()
+        .filter(|p| p.calendar.as_deref() == Some(code.as_str()))
+        .map(|p| p.code)
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            "conflict",
+            format!(
+                "calendar {code:?} is used by SLA policies {}; change them first",
+                users.join(", ")
+            ),
+        ));
+    }
+    state
+        .stores
+        .settings
+        .delete(SettingKind::Calendar, &code)
+        .await
+        .map_err(not_found(SettingKind::Calendar, &code))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// List SLA policies.
+#[utoipa::path(get, path = "/sla-policies", tag = "deadlines",
+    responses((status = 200, body = Vec<SlaPolicy>)))]
+pub async fn list_sla_policies(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    Ok(AxumJson(policies(&state).await?).into_response())
+}
+
+/// Read an SLA policy.
+#[utoipa::path(get, path = "/sla-policies/{code}", tag = "deadlines", params(("code" = String, Path)),
+    responses((status = 200, body = SlaPolicy), (status = 404, body = Problem)))]
+pub async fn get_sla_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let stored = state
+        .stores
+        .settings
+        .get(SettingKind::SlaPolicy, &code)
+        .await
+        .map_err(not_found(SettingKind::SlaPolicy, &code))?;
+    let policy: SlaPolicy = decode(&stored)?;
+    Ok(with_etag(StatusCode::OK, stored.version, policy))
+}
+
+/// Create or replace an SLA policy (with `If-Match`, only that version).
+#[utoipa::path(put, path = "/sla-policies/{code}", tag = "deadlines", request_body = SlaPolicy,
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = SlaPolicy), (status = 201, body = SlaPolicy),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_sla_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    if_match: IfMatch,
+    Json(policy): Json<SlaPolicy>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    if policy.code != code {
+        return Err(ApiError::field(
+            "validation_failed",
+            "code",
+            format!(
+                "the body's code {:?} differs from the path's {code:?}",
+                policy.code
+            ),
+        ));
+    }
+    let calendars = calendar_codes(&state).await?;
+    let calendars: Vec<&str> = calendars.iter().map(String::as_str).collect();
+    policy.validate(&calendars)?;
+    if let Some(slug) = &policy.partner
+        && let Err(StoreError::NotFound) = state.stores.directory.get_partner(slug).await
+    {
+        return Err(ApiError::field(
+            "validation_failed",
+            "partner",
+            format!("unknown partner {slug:?}"),
+        ));
+    }
+    let body = serde_json::to_value(&policy).map_err(ApiError::internal)?;
+    let (status, stored) =
+        put_setting(&state, SettingKind::SlaPolicy, &code, body, if_match).await?;
+    Ok(with_etag(status, stored.version, policy))
+}
+
+/// Delete an SLA policy; escalations keep the clocks it started.
+#[utoipa::path(delete, path = "/sla-policies/{code}", tag = "deadlines", params(("code" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_sla_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    state
+        .stores
+        .settings
+        .delete(SettingKind::SlaPolicy, &code)
+        .await
+        .map_err(not_found(SettingKind::SlaPolicy, &code))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn regulation_settings(state: &AppState) -> ApiResult<BTreeMap<String, RegulationSetting>> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::Regulation)
+        .await?
+        .iter()
+        .map(|s| Ok((s.code.clone(), decode(s)?)))
+        .collect()
+}
+
+fn regulation_view(rule: &RegulatoryRule, setting: RegulationSetting) -> RegulationView {
+    RegulationView {
+        enabled: setting.enabled.unwrap_or_else(|| rule.enabled_by_default()),
+        needs_legal_review: rule.confidence == ombud_domain::regulatory::Confidence::Low,
+        rule: rule.clone(),
+        setting,
+    }
+}
+
+/// The regulatory catalogue with each rule's setting.
+#[utoipa::path(get, path = "/regulations", tag = "deadlines",
+    responses((status = 200, body = Vec<RegulationView>)))]
+pub async fn list_regulations(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let mut settings = regulation_settings(&state).await?;
+    let views: Vec<RegulationView> = RegulatoryRule::catalogue()
+        .iter()
+        .map(|rule| regulation_view(rule, settings.remove(&rule.id).unwrap_or_default()))
+        .collect();
+    Ok(AxumJson(views).into_response())
+}
+
+/// Enable, disable or override one regulatory rule.
+#[utoipa::path(put, path = "/regulations/{id}", tag = "deadlines", request_body = RegulationSetting,
+    params(("id" = String, Path, example = "in-itr-ncii-3-2-b")),
+    responses((status = 200, body = RegulationView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_regulation(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(setting): Json<RegulationSetting>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    let rule = RegulatoryRule::find(&id)
+        .ok_or_else(|| ApiError::not_found(format!("regulation {id:?}")))?;
+    let mut errors = Collector::default();
+    for (field, value) in [
+        ("acknowledge_within", &setting.acknowledge_within),
+        ("act_within", &setting.act_within),
+    ] {
+        if let Some(text) = value
+            && let Err(error) = Target::parse(text, rule.clock)
+        {
+            errors.push(field, error.0);
+        }
+    }
+    errors.finish()?;
+    let body = serde_json::to_value(&setting).map_err(ApiError::internal)?;
+    let (_, stored) =
+        put_setting(&state, SettingKind::Regulation, &id, body, IfMatch(None)).await?;
+    Ok(with_etag(
+        StatusCode::OK,
+        stored.version,
+        regulation_view(rule, setting),
+    ))
+}
+
+/// The clocks a new escalation starts with, from the stored settings.
+pub async fn start_clocks(
+    state: &AppState,
+    draft: &EscalationDraft,
+    partner: &Partner,
+) -> ApiResult<Vec<EscalationClock>> {
+    let policies = policies(state).await?;
+    let calendars = state
+        .stores
+        .settings
+        .list(SettingKind::Calendar)
+        .await?
+        .iter()
+        .map(|s| {
+            let spec: CalendarSpec = decode(s)?;
+            let calendar = BusinessCalendar::from_spec(&spec).map_err(ApiError::internal)?;
+            Ok((s.code.clone(), calendar))
+        })
+        .collect::<ApiResult<BTreeMap<_, _>>>()?;
+    let regulation_settings = regulation_settings(state).await?;
+    let facts = EscalationFacts {
+        partner: partner.slug.as_str(),
+        partner_kind: partner.kind,
+        partner_tier: partner.tier,
+        escalation_type: &draft.escalation_type,
+        priority: draft.priority,
+        country: draft.country.as_str(),
+    };
+    ombud_domain::sla::start_clocks(
+        &facts,
+        draft.received_at,
+        ClockSettings {
+            policies: &policies,
+            calendars: &calendars,
+            regulations: RegulatoryRule::catalogue(),
+            regulation_settings: &regulation_settings,
+        },
+    )
+    .map_err(ApiError::internal)
+}

@@ -781,6 +781,29 @@ impl Escalation {
     }
 }
 
+impl Escalation {
+    /// Raises a clock's warning or breach alert that has fallen due by `now`;
+    /// `None` if it is no longer owed (the clock moved on since it was
+    /// scheduled) or already raised.
+    pub fn raise_clock_alert(
+        &self,
+        clock: usize,
+        percent: u8,
+        now: Timestamp,
+    ) -> Option<(Escalation, NewEvent)> {
+        let mut next = self.clone();
+        let data = sla::raise_alert(&mut next.clocks, clock, percent, now)?;
+        next.touch(now);
+        let kind = if percent == sla::BREACH_PERCENT {
+            EventKind::ClockBreached
+        } else {
+            EventKind::ClockWarning
+        };
+        let event = NewEvent::new(kind, Visibility::Internal, &Actor::system(), now, data);
+        Some((next, event))
+    }
+}
+
 /// Adds the clocks a change moved to its event's data, when it moved any.
 fn with_clocks(mut data: serde_json::Value, clocks: &[sla::ClockChange]) -> serde_json::Value {
     if !clocks.is_empty() {

@@ -20,10 +20,14 @@ pub enum EventKind {
     SubjectAdded,
     EvidenceAdded,
     Imported,
+    /// A clock passed a warning threshold.
+    ClockWarning,
+    /// A clock passed its due instant without being met.
+    ClockBreached,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -33,6 +37,8 @@ impl EventKind {
         EventKind::SubjectAdded,
         EventKind::EvidenceAdded,
         EventKind::Imported,
+        EventKind::ClockWarning,
+        EventKind::ClockBreached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl EventKind {
             EventKind::SubjectAdded => "subject_added",
             EventKind::EvidenceAdded => "evidence_added",
             EventKind::Imported => "imported",
+            EventKind::ClockWarning => "clock_warning",
+            EventKind::ClockBreached => "clock_breached",
         }
     }
 

@@ -286,6 +286,9 @@ pub struct EscalationClock {
     /// The due instant; `None` while paused.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub due_at: Option<Timestamp>,
+    /// Alerts already raised: warning thresholds in percent, 100 for the breach.
+    #[serde(default)]
+    pub alerts_raised: Vec<u8>,
 }
 
 /// Where a clock stands at an instant.
@@ -323,6 +326,7 @@ impl EscalationClock {
             warn_at_percent: policy.map_or_else(default_warnings, |p| p.warn_at_percent.clone()),
             stopped_at: None,
             due_at: None,
+            alerts_raised: Vec::new(),
         };
         clock.due_at = clock.budget.due(started_at, calendar, &clock.pauses)?;
         Ok(clock)
@@ -604,6 +608,82 @@ pub fn on_reply_to_partner(clocks: &mut [EscalationClock], at: Timestamp) -> Vec
         })
         .filter_map(|c| c.stop(at).then(|| changed(c, "met")))
         .collect()
+}
+
+/// The breach, as an alert threshold.
+pub const BREACH_PERCENT: u8 = 100;
+
+/// An alert a running clock will raise: a warning at a threshold, or the
+/// breach at 100 %. `clock` indexes the escalation's clocks, which are only
+/// ever appended to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAlert {
+    pub clock: usize,
+    pub percent: u8,
+    pub at: Timestamp,
+}
+
+impl EscalationClock {
+    /// The instant this clock raises the alert at `percent`, if it still will.
+    fn alert_instant(&self, percent: u8) -> Option<Timestamp> {
+        if self.stopped_at.is_some() || self.is_paused() || self.alerts_raised.contains(&percent) {
+            return None;
+        }
+        if percent == BREACH_PERCENT {
+            return self.due_at;
+        }
+        self.budget
+            .instant_at(
+                f64::from(percent) / 100.0,
+                self.started_at,
+                &self.business_calendar(),
+                &self.pauses,
+            )
+            .ok()
+            .flatten()
+    }
+}
+
+/// Every alert the running clocks will raise, to be scheduled durably.
+pub fn pending_alerts(clocks: &[EscalationClock]) -> Vec<PendingAlert> {
+    clocks
+        .iter()
+        .enumerate()
+        .flat_map(|(index, clock)| {
+            clock
+                .warn_at_percent
+                .iter()
+                .copied()
+                .chain([BREACH_PERCENT])
+                .filter_map(move |percent| {
+                    clock.alert_instant(percent).map(|at| PendingAlert {
+                        clock: index,
+                        percent,
+                        at,
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Raises the alert of clock `clock` at `percent`, if it is due by `now` and
+/// not raised yet; returns what the event records.
+pub fn raise_alert(
+    clocks: &mut [EscalationClock],
+    clock: usize,
+    percent: u8,
+    now: Timestamp,
+) -> Option<serde_json::Value> {
+    let target = clocks.get_mut(clock)?;
+    let at = target.alert_instant(percent).filter(|at| *at <= now)?;
+    target.alerts_raised.push(percent);
+    Some(serde_json::json!({
+        "clock": target.kind,
+        "source": target.source,
+        "percent": percent,
+        "due_at": target.due_at,
+        "reached_at": at,
+    }))
 }
 
 /// The earliest due instant among running clocks: the escalation's due time.
@@ -988,6 +1068,56 @@ mod tests {
             ts("2026-11-25T11:00:00Z"),
         );
         assert!(paused.is_empty());
+    }
+
+    #[test]
+    fn alerts_are_owed_once_by_running_clocks() {
+        let received = ts("2026-11-25T10:00:00Z");
+        let mut only_resolution = policy("default", "PT4H");
+        only_resolution.targets.acknowledgement = None;
+        let mut clocks = clocks_for(
+            &facts("JP", "account_access", PartnerKind::Ngo),
+            &[only_resolution],
+            &BTreeMap::new(),
+            received,
+        );
+        let owed = |clocks: &[EscalationClock]| {
+            pending_alerts(clocks)
+                .iter()
+                .map(|a| (a.percent, a.at))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            owed(&clocks),
+            [
+                (75, ts("2026-11-25T13:00:00Z")),
+                (90, ts("2026-11-25T13:36:00Z")),
+                (100, ts("2026-11-25T14:00:00Z"))
+            ]
+        );
+        // Not before its time, then once.
+        assert_eq!(
+            raise_alert(&mut clocks, 0, 75, ts("2026-11-25T12:59:59Z")),
+            None
+        );
+        let raised = raise_alert(&mut clocks, 0, 75, ts("2026-11-25T13:00:00Z")).unwrap();
+        assert_eq!(raised["percent"], 75);
+        assert_eq!(
+            raise_alert(&mut clocks, 0, 75, ts("2026-11-25T13:30:00Z")),
+            None
+        );
+        assert_eq!(owed(&clocks).len(), 2);
+        // A paused clock owes nothing; a met one neither.
+        clocks[0].pause(ts("2026-11-25T13:10:00Z"));
+        assert!(owed(&clocks).is_empty());
+        clocks[0].resume(ts("2026-11-25T14:10:00Z"));
+        assert_eq!(owed(&clocks)[1], (100, ts("2026-11-25T15:00:00Z")));
+        clocks[0].stop(ts("2026-11-25T14:20:00Z"));
+        assert!(owed(&clocks).is_empty());
+        assert_eq!(
+            raise_alert(&mut clocks, 7, 100, ts("2026-11-26T00:00:00Z")),
+            None
+        );
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //! the row locked (`FOR UPDATE`) so concurrent nodes cannot both win a save.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::sla::pending_alerts;
 use ombud_domain::{
     Actor, Escalation, EscalationDraft, EscalationKey, EventKind, NewEvent, StoredEvent, Visibility,
 };
 use ombud_store::codec::{self, EventColumns, micros};
 use ombud_store::listing::search_terms;
 use ombud_store::{
-    Cursor, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, SortDirection,
-    SortField, StoreError, StoreResult,
+    Cursor, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope,
+    SortDirection, SortField, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
@@ -124,7 +125,25 @@ async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()
     .execute(&mut *conn)
     .await
     .map_err(map_err(&format!("escalation {}", e.key)))?;
-    insert_projections(conn, e).await
+    insert_projections(conn, e).await?;
+    insert_alerts(conn, e).await
+}
+
+/// Schedules the alerts the escalation's running clocks will raise.
+async fn insert_alerts(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
+    for alert in pending_alerts(&e.clocks) {
+        sqlx::query(
+            "INSERT INTO clock_alerts (escalation_id, clock, percent, fire_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(e.key.0)
+        .bind(alert.clock as i32)
+        .bind(i32::from(alert.percent))
+        .bind(micros(alert.at))
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
 }
 
 async fn insert_projections(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
@@ -318,6 +337,14 @@ impl EscalationStore for PgEscalations {
         .await
         .map_err(map_err(&format!("escalation {}", next.key)))?;
         replace_projections(&mut tx, &before, next).await?;
+        if before.clocks != next.clocks {
+            sqlx::query("DELETE FROM clock_alerts WHERE escalation_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            insert_alerts(&mut tx, next).await?;
+        }
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE escalation_id = $1")
                 .bind(id)
@@ -328,6 +355,38 @@ impl EscalationStore for PgEscalations {
             insert_event(&mut tx, id, EventRow::new(last + 1 + i as i64, event)).await?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn claim_due_alerts(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<DueAlert>> {
+        let until = now.checked_add(lease).map_err(StoreError::backend)?;
+        // SKIP LOCKED: nodes claiming at once take different rows, none waits.
+        let rows = sqlx::query(
+            "UPDATE clock_alerts SET lease_until = $1 WHERE (escalation_id, clock, percent) IN \
+             (SELECT escalation_id, clock, percent FROM clock_alerts WHERE fire_at <= $2 AND lease_until <= $2 \
+              ORDER BY fire_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING escalation_id, clock, percent, fire_at",
+        )
+        .bind(micros(until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.0)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DueAlert {
+                    key: EscalationKey(row.get("escalation_id")),
+                    clock: row.get::<i32, _>("clock") as usize,
+                    percent: row.get::<i32, _>("percent") as u8,
+                    at: codec::from_micros(row.get("fire_at"))?,
+                })
+            })
+            .collect()
     }
 
     async fn get(&self, key: EscalationKey, scope: &Scope) -> StoreResult<Escalation> {

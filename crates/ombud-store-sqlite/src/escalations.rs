@@ -2,11 +2,14 @@
 //! writer; single reads, timelines and exports from the read-only pool.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
-use ombud_store::codec::{EventColumns, decode_state, encode_state, main_search_text, micros};
+use ombud_store::codec::{
+    EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
+};
 use ombud_store::{
-    EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, StoreError, StoreResult,
+    DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, StoreError,
+    StoreResult,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
@@ -34,6 +37,15 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<StoredEvent> {
         data: serde_json::from_str(row.get::<&str, _>("data")).map_err(StoreError::backend)?,
     }
     .into_event()
+}
+
+fn due_alert_from_row(row: &SqliteRow) -> StoreResult<DueAlert> {
+    Ok(DueAlert {
+        key: EscalationKey(row.get("escalation_id")),
+        clock: row.get::<i64, _>("clock") as usize,
+        percent: row.get::<i64, _>("percent") as u8,
+        at: from_micros(row.get("fire_at"))?,
+    })
 }
 
 const EVENT_COLUMNS: &str =
@@ -107,6 +119,10 @@ async fn save(
         stale.push("DELETE FROM escalation_subjects WHERE escalation_id = ?");
         rows.subjects(next);
     }
+    if before.clocks != next.clocks {
+        stale.push("DELETE FROM clock_alerts WHERE escalation_id = ?");
+        rows.alerts(next);
+    }
     let text = main_search_text(next);
     if main_search_text(&before) != text {
         stale.push("DELETE FROM search_docs WHERE escalation_id = ? AND source = 'main'");
@@ -178,6 +194,35 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move { save(conn, &next, expected_version, events).await })
+            })
+            .await
+    }
+
+    async fn claim_due_alerts(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<DueAlert>> {
+        let until = now.checked_add(lease).map_err(StoreError::backend)?;
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let rows = sqlx::query(
+                        "UPDATE clock_alerts SET lease_until = ? WHERE rowid IN \
+                         (SELECT rowid FROM clock_alerts WHERE fire_at <= ? AND lease_until <= ? ORDER BY fire_at LIMIT ?) \
+                         RETURNING escalation_id, clock, percent, fire_at",
+                    )
+                    .bind(micros(until))
+                    .bind(micros(now))
+                    .bind(micros(now))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                    rows.iter().map(due_alert_from_row).collect()
+                })
             })
             .await
     }

@@ -4,6 +4,7 @@
 //! handful of statements instead of tens of thousands, and `create` and
 //! `import` share one path.
 
+use ombud_domain::sla::pending_alerts;
 use ombud_domain::{Escalation, EscalationKey, StoredEvent, Visibility};
 use ombud_store::codec::{encode_state, main_search_text, micros};
 use ombud_store::{StoreError, StoreResult};
@@ -55,6 +56,14 @@ struct DocRow {
 }
 
 #[derive(Serialize)]
+struct AlertRow {
+    escalation_id: i64,
+    clock: usize,
+    percent: u8,
+    fire_at: i64,
+}
+
+#[derive(Serialize)]
 struct EventRow<'a> {
     escalation_id: i64,
     seq: i64,
@@ -76,6 +85,8 @@ const INSERT_SUBJECTS: &str = "INSERT INTO escalation_subjects (escalation_id, n
      SELECT value ->> 'escalation_id', value ->> 'normalized_key', value ->> 'kind', value ->> 'surface' FROM json_each(?)";
 const INSERT_DOCS: &str = "INSERT INTO search_docs (escalation_id, source, visibility, body) \
      SELECT value ->> 'escalation_id', value ->> 'source', value ->> 'visibility', value ->> 'body' FROM json_each(?)";
+const INSERT_ALERTS: &str = "INSERT INTO clock_alerts (escalation_id, clock, percent, fire_at) \
+     SELECT value ->> 'escalation_id', value ->> 'clock', value ->> 'percent', value ->> 'fire_at' FROM json_each(?)";
 const INSERT_EVENTS: &str = "INSERT INTO events (escalation_id, seq, kind, visibility, actor_id, actor_name, actor_role, at, data) \
      SELECT value ->> 'escalation_id', value ->> 'seq', value ->> 'kind', value ->> 'visibility', value ->> 'actor_id', \
      value ->> 'actor_name', value ->> 'actor_role', value ->> 'at', value ->> 'data' FROM json_each(?)";
@@ -87,6 +98,7 @@ pub(crate) struct Rows<'a> {
     tags: Vec<TagRow<'a>>,
     subjects: Vec<SubjectRow<'a>>,
     docs: Vec<DocRow>,
+    alerts: Vec<AlertRow>,
     events: Vec<EventRow<'a>>,
 }
 
@@ -111,6 +123,18 @@ impl<'a> Rows<'a> {
         self.tags(e);
         self.subjects(e);
         self.main_doc(e, &main_search_text(e));
+        self.alerts(e);
+    }
+
+    /// The alerts its running clocks will raise.
+    pub(crate) fn alerts(&mut self, e: &Escalation) {
+        self.alerts
+            .extend(pending_alerts(&e.clocks).into_iter().map(|a| AlertRow {
+                escalation_id: e.key.0,
+                clock: a.clock,
+                percent: a.percent,
+                fire_at: micros(a.at),
+            }));
     }
 
     pub(crate) fn tags(&mut self, e: &'a Escalation) {
@@ -178,6 +202,7 @@ impl<'a> Rows<'a> {
         insert(conn, INSERT_TAGS, &self.tags).await?;
         insert(conn, INSERT_SUBJECTS, &self.subjects).await?;
         insert(conn, INSERT_DOCS, &self.docs).await?;
+        insert(conn, INSERT_ALERTS, &self.alerts).await?;
         insert(conn, INSERT_EVENTS, &self.events).await
     }
 }

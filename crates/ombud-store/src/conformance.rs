@@ -48,6 +48,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     settings_are_versioned_documents(primary).await;
     export_and_import_round_trip(primary, secondary).await;
     maintenance_answers(primary).await;
+    clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1285,4 +1286,124 @@ async fn maintenance_answers(s: &Stores) {
     s.maintenance.ping().await.expect("ping");
     assert_eq!(s.maintenance.escalation_count().await.expect("count"), 6);
     assert!(["sqlite", "postgres"].contains(&s.maintenance.backend_name()));
+}
+
+/// A draft with one SLA clock: resolution in four hours from `t0()`,
+/// warnings at 75 % (3:00) and 90 % (3:36), breach at 4:00.
+fn draft_with_clock() -> ombud_domain::EscalationDraft {
+    use ombud_domain::deadlines::ClockBasis;
+    use ombud_domain::sla::{ClockSettings, EscalationFacts, SlaPolicy, SlaTargets, start_clocks};
+    let mut draft = draft(&SAMPLES[0]);
+    let policy = SlaPolicy {
+        code: "four-hours".into(),
+        name: "Four hours".into(),
+        partner: None,
+        conditions: Default::default(),
+        basis: ClockBasis::Calendar,
+        calendar: None,
+        targets: SlaTargets {
+            resolution: Some("PT4H".into()),
+            ..Default::default()
+        },
+        pause_while_awaiting_partner: true,
+        warn_at_percent: vec![75, 90],
+    };
+    let facts = EscalationFacts {
+        partner: "brand-agency",
+        partner_kind: ombud_domain::PartnerKind::Advertiser,
+        partner_tier: ombud_domain::Tier::parse("tier", 2).expect("tier"),
+        escalation_type: "advertiser_commerce",
+        priority: Priority::P2,
+        country: "CH",
+    };
+    draft.clocks = start_clocks(
+        &facts,
+        t0(),
+        ClockSettings {
+            policies: &[policy],
+            calendars: &Default::default(),
+            regulations: &[],
+            regulation_settings: &Default::default(),
+        },
+    )
+    .expect("clocks");
+    draft
+}
+
+async fn clock_alerts_are_claimed_once_and_follow_the_clocks(s: &Stores) {
+    let lease = SignedDuration::from_mins(5);
+    let created = s
+        .escalations
+        .create(draft_with_clock(), &agent(), t0())
+        .await
+        .expect("create");
+    let key = created.key;
+    let claim = async |now: Timestamp| {
+        s.escalations
+            .claim_due_alerts(now, lease, 10)
+            .await
+            .expect("claim")
+            .into_iter()
+            .map(|a| (a.key, a.clock, a.percent, a.at))
+            .collect::<Vec<_>>()
+    };
+    assert!(claim(at(179)).await.is_empty(), "nothing due before 75 %");
+    // Two claimers at once: one gets the warning, the other nothing.
+    let (first, second) = tokio::join!(claim(at(181)), claim(at(181)));
+    let mut both = [first, second].concat();
+    assert_eq!(both, [(key, 0, 75, at(180))], "claimed exactly once");
+    assert!(claim(at(182)).await.is_empty(), "held for the lease");
+    // The holder dies; after the lease another takes it.
+    assert_eq!(claim(at(187)).await, [(key, 0, 75, at(180))]);
+    // Raising it saves the escalation, which removes it.
+    let current = s.escalations.get(key, &Scope::Staff).await.expect("get");
+    let (raised, event) = current
+        .raise_clock_alert(0, 75, at(187))
+        .expect("the warning is owed");
+    s.escalations
+        .save(&raised, current.version, &[event])
+        .await
+        .expect("save");
+    assert!(claim(at(200)).await.is_empty(), "raised once, gone");
+    // Waiting on the partner pauses the clock: its alerts are withdrawn...
+    let (triaged, e1) = raised
+        .transition(Status::Triaged, None, &agent(), at(200))
+        .expect("triage");
+    let (waiting, e2) = triaged
+        .transition(Status::AwaitingPartner, None, &agent(), at(200))
+        .expect("wait");
+    s.escalations
+        .save(&waiting, raised.version, &[e1, e2])
+        .await
+        .expect("save");
+    assert!(
+        claim(at(600)).await.is_empty(),
+        "a paused clock raises nothing"
+    );
+    // ...and rescheduled when it runs again: 40 minutes were left at 3:20.
+    let (resumed, e3) = waiting
+        .transition(Status::Investigating, None, &agent(), at(600))
+        .expect("resume");
+    s.escalations
+        .save(&resumed, waiting.version, &[e3])
+        .await
+        .expect("save");
+    both = claim(at(700)).await;
+    both.sort();
+    assert_eq!(both, [(key, 0, 90, at(616)), (key, 0, 100, at(640))]);
+    let timeline = s
+        .escalations
+        .timeline(key, &Scope::Staff)
+        .await
+        .expect("timeline");
+    assert!(timeline.iter().any(|e| e.kind == EventKind::ClockWarning));
+    assert!(
+        s.escalations
+            .timeline(key, &Scope::Partner(created.partner.clone()))
+            .await
+            .expect("timeline")
+            .iter()
+            .all(|e| e.kind != EventKind::ClockWarning),
+        "alerts are internal"
+    );
 }

@@ -2,7 +2,7 @@
 //! transaction.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
 use serde::{Deserialize, Serialize};
 
@@ -60,4 +60,26 @@ pub trait EscalationStore: Send + Sync {
     /// transaction; `Conflict` if any key exists (then nothing is written).
     /// Keys allocated later by `create` continue above the highest imported.
     async fn import(&self, batch: &[ExportedEscalation]) -> StoreResult<()>;
+
+    /// Claims up to `limit` clock alerts due by `now` that nobody holds, for
+    /// `lease`: until it ends no other caller (on any node) gets them. Every
+    /// write of an escalation reschedules its alerts from its clocks, so
+    /// raising an alert (`Escalation::raise_clock_alert`, then `save`)
+    /// removes it; a claim whose holder died is taken again after the lease.
+    async fn claim_due_alerts(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<DueAlert>>;
+}
+
+/// A clock alert that has fallen due: the escalation, the index of its
+/// clock, and the threshold in percent (100: the breach).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueAlert {
+    pub key: EscalationKey,
+    pub clock: usize,
+    pub percent: u8,
+    pub at: Timestamp,
 }

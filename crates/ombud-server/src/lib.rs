@@ -2,6 +2,7 @@
 //! idempotency, OpenAPI, health and metrics. Knows the storage only through
 //! `ombud_store::Stores`; never a concrete backend, never SQL.
 
+pub mod alerts;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -208,18 +209,20 @@ pub fn router(state: AppState) -> Router {
 pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
-/// in-flight requests. Meanwhile, forgets idempotency keys older than
-/// [`IDEMPOTENCY_KEY_LIFETIME`] once an hour.
+/// in-flight requests. Meanwhile, raises clock alerts as they fall due and
+/// forgets idempotency keys older than [`IDEMPOTENCY_KEY_LIFETIME`] once an hour.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
+    let alerter = tokio::spawn(alerts::run(state.clone()));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     purger.abort();
+    alerter.abort();
     served
 }
 

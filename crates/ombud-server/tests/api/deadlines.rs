@@ -9,7 +9,8 @@ use crate::helpers::{TestApp, assert_problem, on_both_backends, police_case};
 on_both_backends!(
     a_partners_business_hours_policy_sets_its_clocks,
     regulations_start_legal_clocks_and_can_be_switched_off,
-    bad_settings_are_refused_whole_and_change_nothing
+    bad_settings_are_refused_whole_and_change_nothing,
+    warnings_and_breaches_are_raised_once_when_due
 );
 
 fn tokyo_office() -> Value {
@@ -292,4 +293,52 @@ async fn bad_settings_are_refused_whole_and_change_nothing(app: TestApp) {
         .unwrap();
     let problem = assert_problem(in_use, StatusCode::CONFLICT, "conflict").await;
     assert!(problem["detail"].as_str().unwrap().contains("office"));
+}
+
+async fn warnings_and_breaches_are_raised_once_when_due(app: TestApp) {
+    let policy = json!({"code": "default", "name": "Default", "basis": "calendar",
+        "targets": {"resolution": "PT4H"}, "warn_at_percent": [75]});
+    assert_eq!(
+        app.put("/api/v1/sla-policies/default", &app.admin, &policy)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    app.file(&app.agent, police_case("against the clock")).await;
+    let kinds = async |token: &str| {
+        let timeline: Vec<Value> = app
+            .get("/api/v1/escalations/ESC-1/timeline", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        timeline
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .filter(|k| k.starts_with("clock_"))
+            .collect::<Vec<_>>()
+    };
+    let raise_at = async |at: &str| {
+        app.clock.set(at.parse().unwrap());
+        ombud_server::alerts::raise_due_alerts(&app.state)
+            .await
+            .expect("raise alerts");
+    };
+    // Filed at 09:00: 75 % at 12:00, breach at 13:00.
+    raise_at("2026-11-25T11:59:00Z").await;
+    assert!(kinds(&app.agent).await.is_empty());
+    raise_at("2026-11-25T12:00:00Z").await;
+    raise_at("2026-11-25T12:30:00Z").await;
+    assert_eq!(kinds(&app.agent).await, ["clock_warning"]);
+    raise_at("2026-11-25T13:00:01Z").await;
+    raise_at("2026-11-25T14:00:00Z").await;
+    assert_eq!(kinds(&app.agent).await, ["clock_warning", "clock_breached"]);
+    assert!(kinds(&app.police).await.is_empty(), "alerts are internal");
+    let escalation: Value = app
+        .get("/api/v1/escalations/ESC-1", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(escalation["clocks"][0]["alerts_raised"], json!([75, 100]));
 }

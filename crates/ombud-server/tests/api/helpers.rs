@@ -27,6 +27,9 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub stores: Stores,
+    pub state: AppState,
+    /// The server's clock, which tests move.
+    pub clock: Arc<ManualClock>,
     /// admin, agent, partner of jp-police, partner of th-ministry
     pub admin: String,
     pub agent: String,
@@ -119,19 +122,21 @@ impl TestApp {
             max_upload_bytes: MAX_UPLOAD,
             ..Default::default()
         };
-        let state = AppState::new(stores.clone(), clock, config);
+        let state = AppState::new(stores.clone(), clock.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(ombud_server::serve(listener, state, async move {
+        tokio::spawn(ombud_server::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Some(TestApp {
             base,
             client: reqwest::Client::new(),
             stores,
+            state,
+            clock,
             admin,
             agent,
             police,

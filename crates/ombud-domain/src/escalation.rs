@@ -9,6 +9,7 @@ use crate::actor::{Actor, Role};
 use crate::event::{EventKind, NewEvent};
 use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
+use crate::routing::{FiredRule, PriorityScore};
 use crate::sla::{self, EscalationClock};
 use crate::subject::{NewSubject, Subject};
 use crate::validation::{self, Collector, Invalid};
@@ -227,6 +228,9 @@ pub struct Escalation {
     /// Deadlines from the SLA policy and the regulations that apply.
     #[serde(default)]
     pub clocks: Vec<EscalationClock>,
+    /// The priority score computed on intake, with its breakdown.
+    #[serde(default)]
+    pub score: Option<PriorityScore>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -280,6 +284,15 @@ pub struct EscalationDraft {
     /// Started by the caller from the settings (`sla::start_clocks`).
     #[serde(default)]
     pub clocks: Vec<EscalationClock>,
+    /// Set by routing rules.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Computed on intake (`routing::score`).
+    #[serde(default)]
+    pub score: Option<PriorityScore>,
+    /// The routing rules that fired on intake and why (`routing::route`).
+    #[serde(default)]
+    pub rules_fired: Vec<FiredRule>,
 }
 
 pub const MAX_TITLE: usize = 300;
@@ -418,6 +431,9 @@ impl NewEscalation {
             channel: channel.to_string(),
             received_at,
             clocks: Vec::new(),
+            queue: None,
+            score: None,
+            rules_fired: Vec::new(),
         })
     }
 }
@@ -442,7 +458,7 @@ impl EscalationDraft {
             priority: self.priority,
             status: Status::New,
             assignee: None,
-            queue: None,
+            queue: self.queue,
             tags: self.tags,
             risk_flags: self.risk_flags,
             channel: self.channel,
@@ -453,6 +469,7 @@ impl EscalationDraft {
             updated_at: at,
             version: 1,
             clocks: self.clocks,
+            score: self.score,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -469,6 +486,9 @@ impl EscalationDraft {
                 "clocks": escalation.clocks.iter().map(|c| json!({
                     "kind": c.kind, "source": c.source, "target": c.target, "due_at": c.due_at,
                 })).collect::<Vec<_>>(),
+                "rules_fired": self.rules_fired,
+                "score": escalation.score,
+                "queue": escalation.queue,
             }),
         );
         (escalation, event)
@@ -782,6 +802,30 @@ impl Escalation {
 }
 
 impl Escalation {
+    /// The draft this escalation would be on intake today: for a dry run of
+    /// the routing rules over an existing escalation.
+    pub fn to_draft(&self) -> EscalationDraft {
+        EscalationDraft {
+            escalation_type: self.escalation_type.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            partner: self.partner.clone(),
+            partner_ref: self.partner_ref.clone(),
+            country: self.country.clone(),
+            language: self.language.clone(),
+            priority: self.priority,
+            tags: self.tags.clone(),
+            risk_flags: self.risk_flags.clone(),
+            subjects: self.subjects.clone(),
+            channel: self.channel.clone(),
+            received_at: self.received_at,
+            clocks: Vec::new(),
+            queue: self.queue.clone(),
+            score: None,
+            rules_fired: Vec::new(),
+        }
+    }
+
     /// Raises a clock's warning or breach alert that has fallen due by `now`;
     /// `None` if it is no longer owed (the clock moved on since it was
     /// scheduled) or already raised.

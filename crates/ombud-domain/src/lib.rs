@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod partner;
 pub mod reference;
 pub mod regulatory;
+pub mod routing;
 pub mod sla;
 pub mod subject;
 pub mod validation;

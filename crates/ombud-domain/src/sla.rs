@@ -437,6 +437,8 @@ pub struct ClockSettings<'a> {
     pub calendars: &'a BTreeMap<String, BusinessCalendar>,
     pub regulations: &'a [RegulatoryRule],
     pub regulation_settings: &'a BTreeMap<String, RegulationSetting>,
+    /// A policy a routing rule chose: it applies whatever its conditions.
+    pub forced_policy: Option<&'a str>,
 }
 
 /// Starts an escalation's clocks at `received_at`: one per target of its
@@ -448,7 +450,10 @@ pub fn start_clocks(
     received_at: Timestamp,
     settings: ClockSettings<'_>,
 ) -> Result<Vec<EscalationClock>, DeadlineError> {
-    let policy = choose_policy(settings.policies, facts);
+    let policy = match settings.forced_policy {
+        Some(code) => settings.policies.iter().find(|p| p.code == code),
+        None => choose_policy(settings.policies, facts),
+    };
     // The policy's calendar: its working time on the business basis, its
     // time zone on the calendar basis.
     let policy_calendar = |policy: &SlaPolicy| {
@@ -686,6 +691,22 @@ pub fn raise_alert(
     }))
 }
 
+/// The regulation whose clock falls due first, with its target: what the
+/// priority score weighs.
+pub fn earliest_regulation(clocks: &[EscalationClock]) -> Option<(String, Target)> {
+    clocks
+        .iter()
+        .filter(|c| matches!(c.source, ClockSource::Regulation(_)))
+        .filter(|c| c.due_at.is_some())
+        .min_by_key(|c| c.due_at)
+        .and_then(|c| {
+            let ClockSource::Regulation(id) = &c.source else {
+                return None;
+            };
+            Some((id.clone(), Target::parse(&c.target, c.budget.basis).ok()?))
+        })
+}
+
 /// The earliest due instant among running clocks: the escalation's due time.
 pub fn due_at(clocks: &[EscalationClock]) -> Option<Timestamp> {
     clocks
@@ -750,6 +771,7 @@ mod tests {
                 calendars: &BTreeMap::new(),
                 regulations: RegulatoryRule::catalogue(),
                 regulation_settings,
+                forced_policy: None,
             },
         )
         .unwrap()

@@ -35,7 +35,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
-use crate::routes::{escalations, partners, reference, settings, system};
+use crate::routes::{escalations, partners, reference, routing, settings, system};
 
 /// Limits and settings the server runs with.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -149,6 +149,13 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(settings::list_regulations))
         .routes(routes!(settings::put_regulation))
+        .routes(routes!(routing::list_routing_rules))
+        .routes(routes!(routing::dry_run))
+        .routes(routes!(
+            routing::get_routing_rule,
+            routing::put_routing_rule,
+            routing::delete_routing_rule
+        ))
         .routes(routes!(system::me))
         .merge(uploads)
 }

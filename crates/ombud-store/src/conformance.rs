@@ -1324,6 +1324,7 @@ fn draft_with_clock() -> ombud_domain::EscalationDraft {
             calendars: &Default::default(),
             regulations: &[],
             regulation_settings: &Default::default(),
+            forced_policy: None,
         },
     )
     .expect("clocks");

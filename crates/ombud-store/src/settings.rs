@@ -17,13 +17,16 @@ pub enum SettingKind {
     SlaPolicy,
     /// `ombud_domain::sla::RegulationSetting`, by regulatory rule id.
     Regulation,
+    /// `ombud_domain::routing::RoutingRule`, by rule code.
+    RoutingRule,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 3] = [
+    pub const ALL: [SettingKind; 4] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
+        SettingKind::RoutingRule,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -35,6 +38,7 @@ impl SettingKind {
             SettingKind::Calendar => "calendar",
             SettingKind::SlaPolicy => "sla_policy",
             SettingKind::Regulation => "regulation",
+            SettingKind::RoutingRule => "routing_rule",
         }
     }
 }

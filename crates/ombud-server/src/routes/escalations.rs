@@ -182,7 +182,7 @@ pub async fn create_escalation(
         Err(e) => return Err(e.into()),
     };
     let mut draft = draft;
-    draft.clocks = settings::start_clocks(&state, &draft, &reporter).await?;
+    settings::prepare_intake(&state, &mut draft, &reporter).await?;
     let escalation = state
         .stores
         .escalations

@@ -3,5 +3,6 @@
 pub mod escalations;
 pub mod partners;
 pub mod reference;
+pub mod routing;
 pub mod settings;
 pub mod system;

@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec, Target};
 use ombud_domain::regulatory::RegulatoryRule;
+use ombud_domain::routing::{self, Action, PartnerFacts, RoutingOutcome, RoutingRule};
 use ombud_domain::sla::{
-    ClockSettings, EscalationClock, EscalationFacts, RegulationSetting, SlaPolicy,
+    ClockSettings, EscalationFacts, RegulationSetting, SlaPolicy, earliest_regulation,
 };
 use ombud_domain::validation::Collector;
 use ombud_domain::{EscalationDraft, Partner};
@@ -44,7 +45,7 @@ pub struct RegulationView {
     pub needs_legal_review: bool,
 }
 
-fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response {
+pub(crate) fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::ETAG,
@@ -53,7 +54,7 @@ fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response
     (status, headers, AxumJson(body)).into_response()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(setting: &Setting) -> ApiResult<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(setting: &Setting) -> ApiResult<T> {
     serde_json::from_value(setting.body.clone()).map_err(|e| {
         ApiError::internal(format!(
             "stored setting {:?} no longer decodes: {e}",
@@ -62,7 +63,7 @@ fn decode<T: serde::de::DeserializeOwned>(setting: &Setting) -> ApiResult<T> {
     })
 }
 
-fn not_found(kind: SettingKind, code: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+pub(crate) fn not_found(kind: SettingKind, code: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(format!("{} {code:?}", kind.as_str())),
         other => other.into(),
@@ -71,7 +72,7 @@ fn not_found(kind: SettingKind, code: &str) -> impl Fn(StoreError) -> ApiError +
 
 /// Stores a validated setting: replaces the version in `If-Match` when
 /// given, else creates or replaces. Answers 201 when created.
-async fn put_setting(
+pub(crate) async fn put_setting(
     state: &AppState,
     kind: SettingKind,
     code: &str,
@@ -110,7 +111,7 @@ async fn calendar_codes(state: &AppState) -> ApiResult<Vec<String>> {
         .collect())
 }
 
-async fn policies(state: &AppState) -> ApiResult<Vec<SlaPolicy>> {
+pub(crate) async fn policies(state: &AppState) -> ApiResult<Vec<SlaPolicy>> {
     state
         .stores
         .settings
@@ -298,13 +299,32 @@ pub async fn put_sla_policy(
 
 /// Delete an SLA policy; escalations keep the clocks it started.
 #[utoipa::path(delete, path = "/sla-policies/{code}", tag = "deadlines", params(("code" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete_sla_policy(
     State(state): State<AppState>,
     principal: Principal,
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
+    let users: Vec<String> = routing_rules(&state)
+        .await?
+        .into_iter()
+        .filter(|rule| {
+            rule.then
+                .iter()
+                .any(|a| matches!(a, Action::SetSlaPolicy(p) if *p == code))
+        })
+        .map(|rule| rule.code)
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            "conflict",
+            format!(
+                "SLA policy {code:?} is chosen by routing rules {}; change them first",
+                users.join(", ")
+            ),
+        ));
+    }
     state
         .stores
         .settings
@@ -385,12 +405,25 @@ pub async fn put_regulation(
     ))
 }
 
-/// The clocks a new escalation starts with, from the stored settings.
-pub async fn start_clocks(
+pub(crate) async fn routing_rules(state: &AppState) -> ApiResult<Vec<RoutingRule>> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::RoutingRule)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// Everything intake decides from the settings, applied to `draft`: the
+/// priority score, the routing rules (queue, priority, tags, risk flags,
+/// SLA policy) and the clocks.
+pub async fn prepare_intake(
     state: &AppState,
-    draft: &EscalationDraft,
+    draft: &mut EscalationDraft,
     partner: &Partner,
-) -> ApiResult<Vec<EscalationClock>> {
+) -> ApiResult<RoutingOutcome> {
     let policies = policies(state).await?;
     let calendars = state
         .stores
@@ -405,23 +438,40 @@ pub async fn start_clocks(
         })
         .collect::<ApiResult<BTreeMap<_, _>>>()?;
     let regulation_settings = regulation_settings(state).await?;
-    let facts = EscalationFacts {
-        partner: partner.slug.as_str(),
-        partner_kind: partner.kind,
-        partner_tier: partner.tier,
-        escalation_type: &draft.escalation_type,
-        priority: draft.priority,
-        country: draft.country.as_str(),
+    let rules = routing_rules(state).await?;
+    let clocks = |draft: &EscalationDraft, forced_policy: Option<&str>| {
+        let facts = EscalationFacts {
+            partner: partner.slug.as_str(),
+            partner_kind: partner.kind,
+            partner_tier: partner.tier,
+            escalation_type: &draft.escalation_type,
+            priority: draft.priority,
+            country: draft.country.as_str(),
+        };
+        ombud_domain::sla::start_clocks(
+            &facts,
+            draft.received_at,
+            ClockSettings {
+                policies: &policies,
+                calendars: &calendars,
+                regulations: RegulatoryRule::catalogue(),
+                regulation_settings: &regulation_settings,
+                forced_policy,
+            },
+        )
+        .map_err(ApiError::internal)
     };
-    ombud_domain::sla::start_clocks(
-        &facts,
-        draft.received_at,
-        ClockSettings {
-            policies: &policies,
-            calendars: &calendars,
-            regulations: RegulatoryRule::catalogue(),
-            regulation_settings: &regulation_settings,
-        },
-    )
-    .map_err(ApiError::internal)
+    let partner_facts = PartnerFacts {
+        kind: partner.kind,
+        tier: partner.tier,
+    };
+    let legal = earliest_regulation(&clocks(draft, None)?);
+    draft.score = Some(routing::score(
+        draft,
+        partner_facts,
+        legal.as_ref().map(|(id, target)| (id.as_str(), *target)),
+    ));
+    let outcome = routing::route(&rules, draft, partner_facts);
+    draft.clocks = clocks(draft, outcome.sla_policy.as_deref())?;
+    Ok(outcome)
 }

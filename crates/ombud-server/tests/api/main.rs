@@ -3,6 +3,7 @@
 //! Every test runs against both backends.
 
 mod helpers;
+mod routing;
 
 mod deadlines;
 mod errors;

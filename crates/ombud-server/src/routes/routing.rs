@@ -1,0 +1,198 @@
+//! `/api/v1/routing-rules`: ordered rules that route escalations on intake,
+//! and a dry run that shows what they would do.
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ombud_domain::routing::{FiredRule, PriorityScore, RoutingRule};
+use ombud_domain::sla::EscalationClock;
+use ombud_domain::{EscalationKey, NewEscalation, Priority, RiskFlag};
+use ombud_store::{Scope, SettingKind, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{IfMatch, Json, Principal};
+use crate::routes::settings::{self, decode, not_found, put_setting, routing_rules, with_etag};
+
+/// List routing rules in the order they run.
+#[utoipa::path(get, path = "/routing-rules", tag = "routing",
+    responses((status = 200, body = Vec<RoutingRule>)))]
+pub async fn list_routing_rules(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let mut rules = routing_rules(&state).await?;
+    rules.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
+    Ok(AxumJson(rules).into_response())
+}
+
+/// Read a routing rule.
+#[utoipa::path(get, path = "/routing-rules/{code}", tag = "routing", params(("code" = String, Path)),
+    responses((status = 200, body = RoutingRule), (status = 404, body = Problem)))]
+pub async fn get_routing_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let stored = state
+        .stores
+        .settings
+        .get(SettingKind::RoutingRule, &code)
+        .await
+        .map_err(not_found(SettingKind::RoutingRule, &code))?;
+    let rule: RoutingRule = decode(&stored)?;
+    Ok(with_etag(StatusCode::OK, stored.version, rule))
+}
+
+/// Create or replace a routing rule (with `If-Match`, only that version).
+#[utoipa::path(put, path = "/routing-rules/{code}", tag = "routing", request_body = RoutingRule,
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = RoutingRule), (status = 201, body = RoutingRule),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_routing_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    if_match: IfMatch,
+    Json(rule): Json<RoutingRule>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    if rule.code != code {
+        return Err(ApiError::field(
+            "validation_failed",
+            "code",
+            format!(
+                "the body's code {:?} differs from the path's {code:?}",
+                rule.code
+            ),
+        ));
+    }
+    let policies: Vec<String> = settings::policies(&state)
+        .await?
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+    let policies: Vec<&str> = policies.iter().map(String::as_str).collect();
+    rule.validate(&policies)?;
+    let body = serde_json::to_value(&rule).map_err(ApiError::internal)?;
+    let (status, stored) =
+        put_setting(&state, SettingKind::RoutingRule, &code, body, if_match).await?;
+    Ok(with_etag(status, stored.version, rule))
+}
+
+/// Delete a routing rule.
+#[utoipa::path(delete, path = "/routing-rules/{code}", tag = "routing", params(("code" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_routing_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    state
+        .stores
+        .settings
+        .delete(SettingKind::RoutingRule, &code)
+        .await
+        .map_err(not_found(SettingKind::RoutingRule, &code))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What to dry-run the rules on: an existing escalation's key, or a draft
+/// as it would be filed (with its partner).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    #[schema(example = "ESC-1042")]
+    pub key: Option<String>,
+    pub escalation: Option<NewEscalation>,
+}
+
+/// What intake would decide, changing nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRunResult {
+    pub rules_fired: Vec<FiredRule>,
+    pub score: Option<PriorityScore>,
+    pub queue: Option<String>,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub risk_flags: Vec<RiskFlag>,
+    pub sla_policy: Option<String>,
+    pub clocks: Vec<EscalationClock>,
+}
+
+/// What the routing rules, the score and the clocks would make of an
+/// escalation; nothing is stored.
+#[utoipa::path(post, path = "/routing-rules/dry-run", tag = "routing", request_body = DryRunRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = DryRunResult), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn dry_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(request): Json<DryRunRequest>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let mut draft = match (request.key, request.escalation) {
+        (Some(key), None) => {
+            let key = EscalationKey::parse(&key).ok_or_else(|| {
+                ApiError::field("validation_failed", "key", "a key looks like ESC-1042")
+            })?;
+            state
+                .stores
+                .escalations
+                .get(key, &Scope::Staff)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
+                    other => other.into(),
+                })?
+                .to_draft()
+        }
+        (None, Some(new)) => {
+            let partner = new.partner.clone().ok_or_else(|| {
+                ApiError::field(
+                    "validation_failed",
+                    "escalation.partner",
+                    "name the partner",
+                )
+            })?;
+            new.validate(&partner, "api", state.clock.now())?
+        }
+        _ => {
+            return Err(ApiError::new(
+                "validation_failed",
+                "send either `key` or `escalation`, not both",
+            ));
+        }
+    };
+    let partner = state
+        .stores
+        .directory
+        .get_partner(&draft.partner)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::field(
+                "validation_failed",
+                "escalation.partner",
+                format!("unknown partner {:?}", draft.partner),
+            ),
+            other => other.into(),
+        })?;
+    let outcome = settings::prepare_intake(&state, &mut draft, &partner).await?;
+    Ok(AxumJson(DryRunResult {
+        rules_fired: outcome.fired,
+        score: draft.score,
+        queue: draft.queue,
+        priority: draft.priority,
+        tags: draft.tags,
+        risk_flags: draft.risk_flags,
+        sla_policy: outcome.sla_policy,
+        clocks: draft.clocks,
+    })
+    .into_response())
+}

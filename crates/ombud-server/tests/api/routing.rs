@@ -1,0 +1,213 @@
+//! Routing rules on intake, their dry run, and the priority score.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem, on_both_backends, police_case};
+
+on_both_backends!(
+    rules_route_new_escalations_and_say_why,
+    the_dry_run_changes_nothing,
+    bad_rules_are_refused_with_the_faulty_part
+);
+
+fn vip_rule() -> Value {
+    json!({
+        "code": "vip-accounts", "name": "VIP account takeovers", "position": 10,
+        "when": {"all": [
+            {"in": {"field": "type", "values": ["account_access"]}},
+            {"has": {"field": "tags", "values": ["vip"]}}
+        ]},
+        "then": [{"set_queue": "vip-desk"}, {"set_priority": "P0"}, {"add_tags": ["takeover"]},
+                 {"set_sla_policy": "vip"}]
+    })
+}
+
+async fn put_vip_policy(app: &TestApp) {
+    let policy = json!({"code": "vip", "name": "VIP", "basis": "calendar",
+        "conditions": {"countries": ["US"]},
+        "targets": {"resolution": "PT2H"}});
+    assert_eq!(
+        app.put("/api/v1/sla-policies/vip", &app.admin, &policy)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+async fn rules_route_new_escalations_and_say_why(app: TestApp) {
+    put_vip_policy(&app).await;
+    assert_eq!(
+        app.put(
+            "/api/v1/routing-rules/vip-accounts",
+            &app.admin,
+            &vip_rule()
+        )
+        .await
+        .status(),
+        StatusCode::CREATED
+    );
+    let escalation = app.file(&app.agent, police_case("VIP hijack")).await;
+    assert_eq!(escalation["queue"], "vip-desk");
+    assert_eq!(escalation["priority"], "P0");
+    assert_eq!(escalation["tags"], json!(["takeover", "vip"]));
+    // The rule's policy applies although its conditions name another country.
+    assert_eq!(
+        escalation["clocks"][0]["source"],
+        json!({"kind": "policy", "id": "vip"})
+    );
+    assert_eq!(escalation["clocks"][0]["due_at"], "2026-11-25T11:00:00Z");
+    // The score is stored with its parts: tier 1 (30), account access (15).
+    assert_eq!(escalation["score"]["total"], 45);
+    assert_eq!(escalation["score"]["suggested"], "P2");
+
+    let timeline: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fired = &timeline[0]["data"]["rules_fired"][0];
+    assert_eq!(fired["code"], "vip-accounts");
+    assert_eq!(
+        fired["because"],
+        json!(["type is account_access", "tags has vip"])
+    );
+
+    // A case the rule does not match keeps its own values.
+    let mut plain = police_case("Plain");
+    plain["tags"] = json!([]);
+    let other = app.file(&app.agent, plain).await;
+    assert_eq!(
+        (&other["queue"], &other["priority"]),
+        (&Value::Null, &json!("P1"))
+    );
+
+    // A policy a rule chooses cannot be deleted from under it.
+    let in_use = app
+        .request(
+            reqwest::Method::DELETE,
+            "/api/v1/sla-policies/vip",
+            &app.admin,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_problem(in_use, StatusCode::CONFLICT, "conflict").await;
+}
+
+async fn the_dry_run_changes_nothing(app: TestApp) {
+    put_vip_policy(&app).await;
+    app.put(
+        "/api/v1/routing-rules/vip-accounts",
+        &app.admin,
+        &vip_rule(),
+    )
+    .await;
+    let draft = app
+        .post(
+            "/api/v1/routing-rules/dry-run",
+            &app.agent,
+            &json!({"escalation": police_case("What if")}),
+        )
+        .await;
+    assert_eq!(draft.status(), StatusCode::OK);
+    let result: Value = draft.json().await.unwrap();
+    assert_eq!(result["queue"], "vip-desk");
+    assert_eq!(result["sla_policy"], "vip");
+    assert_eq!(result["rules_fired"][0]["code"], "vip-accounts");
+    assert_eq!(app.escalation_count().await, 0, "a dry run files nothing");
+
+    // On an existing escalation filed before the rule existed.
+    app.request(
+        reqwest::Method::DELETE,
+        "/api/v1/routing-rules/vip-accounts",
+        &app.admin,
+    )
+    .send()
+    .await
+    .unwrap();
+    app.file(&app.agent, police_case("Before the rule")).await;
+    app.put(
+        "/api/v1/routing-rules/vip-accounts",
+        &app.admin,
+        &vip_rule(),
+    )
+    .await;
+    let result: Value = app
+        .post(
+            "/api/v1/routing-rules/dry-run",
+            &app.agent,
+            &json!({"key": "ESC-1"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["priority"], "P0");
+    let stored: Value = app
+        .get("/api/v1/escalations/ESC-1", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&stored["priority"], &stored["version"]),
+        (&json!("P1"), &json!(1))
+    );
+    let missing = app
+        .post(
+            "/api/v1/routing-rules/dry-run",
+            &app.agent,
+            &json!({"key": "ESC-99"}),
+        )
+        .await;
+    assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn bad_rules_are_refused_with_the_faulty_part(app: TestApp) {
+    let bad = json!({
+        "code": "bad", "name": "Bad", "position": 1,
+        "when": {"any": [{"in": {"field": "country", "values": []}}]},
+        "then": [{"set_sla_policy": "nowhere"}]
+    });
+    let refused = app.put("/api/v1/routing-rules/bad", &app.admin, &bad).await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let text = problem.to_string();
+    assert!(text.contains("when.any[0].in.values"), "{text}");
+    assert!(text.contains("then[0].set_sla_policy"), "{text}");
+    let unknown_field = json!({"code": "x", "name": "x", "position": 1,
+        "when": {"in": {"field": "colour", "values": ["red"]}}, "then": ["stop"]});
+    let refused = app
+        .put("/api/v1/routing-rules/x", &app.admin, &unknown_field)
+        .await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(problem.to_string().contains("colour"), "{problem}");
+    let rules: Vec<Value> = app
+        .get("/api/v1/routing-rules", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(rules.is_empty());
+    assert_eq!(
+        app.put(
+            "/api/v1/routing-rules/vip-accounts",
+            &app.agent,
+            &vip_rule()
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+}

@@ -802,6 +802,16 @@ impl Escalation {
 }
 
 impl Escalation {
+    /// The earliest due instant of its running clocks.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        sla::due_at(&self.clocks)
+    }
+
+    /// Whether it holds sensitive media: only agents cleared for it handle it.
+    pub fn is_sensitive(&self) -> bool {
+        self.risk_flags.contains(&RiskFlag::SensitiveMedia)
+    }
+
     /// The draft this escalation would be on intake today: for a dry run of
     /// the routing rules over an existing escalation.
     pub fn to_draft(&self) -> EscalationDraft {

@@ -10,8 +10,8 @@ use ombud_domain::{
 use ombud_store::codec::{self, EventColumns, micros};
 use ombud_store::listing::search_terms;
 use ombud_store::{
-    Cursor, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope,
-    SortDirection, SortField, StoreError, StoreResult,
+    Assign, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation,
+    Page, Scope, SortDirection, SortField, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
@@ -106,8 +106,8 @@ async fn insert_search_doc(
 
 async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(e.key.0)
     .bind(&e.escalation_type)
@@ -121,6 +121,8 @@ async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()
     .bind(micros(e.created_at))
     .bind(micros(e.updated_at))
     .bind(e.version)
+    .bind(e.due_at().map(micros))
+    .bind(e.is_sensitive())
     .bind(Json(e))
     .execute(&mut *conn)
     .await
@@ -275,6 +277,71 @@ fn push_search_match<'a>(
     }
 }
 
+/// Saves `next` over the stored version `expected` and appends `events`,
+/// within the caller's transaction.
+async fn save_in(
+    tx: &mut PgConnection,
+    next: &Escalation,
+    expected_version: i64,
+    events: &[NewEvent],
+) -> StoreResult<()> {
+    let id = next.key.0;
+    let row = sqlx::query("SELECT version, state FROM escalations WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+    let current: i64 = row.get("version");
+    if current != expected_version {
+        return Err(StoreError::VersionConflict {
+            expected: expected_version,
+            current,
+        });
+    }
+    let before = escalation_from_row(&row)?;
+    sqlx::query(
+            "UPDATE escalations SET type = $1, partner = $2, status = $3, priority = $4, assignee = $5, queue = $6, country = $7, \
+             language = $8, updated_at = $9, version = $10, due_at = $11, sensitive = $12, state = $13 WHERE id = $14",
+        )
+        .bind(&next.escalation_type)
+        .bind(&next.partner)
+        .bind(next.status.as_str())
+        .bind(next.priority.rank())
+        .bind(&next.assignee)
+        .bind(&next.queue)
+        .bind(next.country.as_str())
+        .bind(next.language.as_str())
+        .bind(micros(next.updated_at))
+        .bind(next.version)
+        .bind(next.due_at().map(micros))
+        .bind(next.is_sensitive())
+        .bind(Json(next))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err(&format!("escalation {}", next.key)))?;
+    replace_projections(tx, &before, next).await?;
+    if before.clocks != next.clocks {
+        sqlx::query("DELETE FROM clock_alerts WHERE escalation_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_alerts(tx, next).await?;
+    }
+    let last: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE escalation_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+    for (i, event) in events.iter().enumerate() {
+        insert_event(tx, id, EventRow::new(last + 1 + i as i64, event)).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EscalationStore for PgEscalations {
     async fn create(
@@ -301,60 +368,51 @@ impl EscalationStore for PgEscalations {
         expected_version: i64,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let id = next.key.0;
         let mut tx = self.0.begin().await.map_err(backend)?;
-        let row = sqlx::query("SELECT version, state FROM escalations WHERE id = $1 FOR UPDATE")
-            .bind(id)
+        save_in(&mut tx, next, expected_version, events).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn claim_next(
+        &self,
+        query: &ClaimQuery,
+        assign: Assign,
+    ) -> StoreResult<Option<Escalation>> {
+        let mut tx = self.0.begin().await.map_err(backend)?;
+        let mut select = QueryBuilder::<Postgres>::new(
+            "SELECT version, state FROM escalations WHERE assignee IS NULL \
+             AND status NOT IN ('resolved', 'closed')",
+        );
+        for (column, values) in [
+            ("queue", &query.queues),
+            ("language", &query.languages),
+            ("country", &query.countries),
+            ("type", &query.types),
+        ] {
+            if !values.is_empty() {
+                select.push(format!(" AND {column} = ANY("));
+                select.push_bind(values.clone());
+                select.push(")");
+            }
+        }
+        if !query.sensitive_media {
+            select.push(" AND NOT sensitive");
+        }
+        // SKIP LOCKED: a case another node is claiming is passed over, not waited for.
+        select.push(" ORDER BY priority, due_at NULLS LAST, id LIMIT 1 FOR UPDATE SKIP LOCKED");
+        let Some(row) = select
+            .build()
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?
-            .ok_or(StoreError::NotFound)?;
-        let current: i64 = row.get("version");
-        if current != expected_version {
-            return Err(StoreError::VersionConflict {
-                expected: expected_version,
-                current,
-            });
-        }
-        let before = escalation_from_row(&row)?;
-        sqlx::query(
-            "UPDATE escalations SET type = $1, partner = $2, status = $3, priority = $4, assignee = $5, queue = $6, country = $7, \
-             language = $8, updated_at = $9, version = $10, state = $11 WHERE id = $12",
-        )
-        .bind(&next.escalation_type)
-        .bind(&next.partner)
-        .bind(next.status.as_str())
-        .bind(next.priority.rank())
-        .bind(&next.assignee)
-        .bind(&next.queue)
-        .bind(next.country.as_str())
-        .bind(next.language.as_str())
-        .bind(micros(next.updated_at))
-        .bind(next.version)
-        .bind(Json(next))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err(&format!("escalation {}", next.key)))?;
-        replace_projections(&mut tx, &before, next).await?;
-        if before.clocks != next.clocks {
-            sqlx::query("DELETE FROM clock_alerts WHERE escalation_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            insert_alerts(&mut tx, next).await?;
-        }
-        let last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE escalation_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
-        for (i, event) in events.iter().enumerate() {
-            insert_event(&mut tx, id, EventRow::new(last + 1 + i as i64, event)).await?;
-        }
-        tx.commit().await.map_err(backend)
+        else {
+            return Ok(None);
+        };
+        let current = escalation_from_row(&row)?;
+        let (next, events) = assign(&current);
+        save_in(&mut tx, &next, row.get("version"), &events).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(next))
     }
 
     async fn claim_due_alerts(

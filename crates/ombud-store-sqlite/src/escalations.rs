@@ -8,8 +8,8 @@ use ombud_store::codec::{
     EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
 };
 use ombud_store::{
-    DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page, Scope, StoreError,
-    StoreResult,
+    Assign, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page,
+    Scope, StoreError, StoreResult,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
@@ -85,7 +85,7 @@ async fn save(
     let before = escalation_from_row(&row)?;
     sqlx::query(
         "UPDATE escalations SET type = ?, partner = ?, status = ?, priority = ?, assignee = ?, queue = ?, \
-         country = ?, language = ?, updated_at = ?, version = ?, state = ? WHERE id = ? AND version = ?",
+         country = ?, language = ?, updated_at = ?, version = ?, due_at = ?, sensitive = ?, state = ? WHERE id = ? AND version = ?",
     )
     .bind(&next.escalation_type)
     .bind(&next.partner)
@@ -97,6 +97,8 @@ async fn save(
     .bind(next.language.as_str())
     .bind(micros(next.updated_at))
     .bind(next.version)
+    .bind(next.due_at().map(micros))
+    .bind(next.is_sensitive())
     .bind(encode_state(next))
     .bind(id)
     .bind(expected)
@@ -151,6 +153,29 @@ async fn save(
     rows.insert(conn).await
 }
 
+/// The skills an agent has, as conditions on the escalation's columns.
+fn push_claim_filters(select: &mut QueryBuilder<'_, Sqlite>, query: &ClaimQuery) {
+    for (column, values) in [
+        ("queue", &query.queues),
+        ("language", &query.languages),
+        ("country", &query.countries),
+        ("type", &query.types),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        select.push(format!(" AND {column} IN ("));
+        let mut list = select.separated(", ");
+        for value in values {
+            list.push_bind(value.clone());
+        }
+        select.push(")");
+    }
+    if !query.sensitive_media {
+        select.push(" AND sensitive = 0");
+    }
+}
+
 #[async_trait]
 impl EscalationStore for SqliteEscalations {
     async fn create(
@@ -194,6 +219,39 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move { save(conn, &next, expected_version, events).await })
+            })
+            .await
+    }
+
+    async fn claim_next(
+        &self,
+        query: &ClaimQuery,
+        assign: Assign,
+    ) -> StoreResult<Option<Escalation>> {
+        let query = query.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let mut select = QueryBuilder::<Sqlite>::new(
+                        "SELECT version, state FROM escalations WHERE assignee IS NULL \
+                         AND status NOT IN ('resolved', 'closed')",
+                    );
+                    push_claim_filters(&mut select, &query);
+                    select.push(" ORDER BY priority, due_at IS NULL, due_at, id LIMIT 1");
+                    let Some(row) = select
+                        .build()
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(backend)?
+                    else {
+                        return Ok(None);
+                    };
+                    let current = escalation_from_row(&row)?;
+                    let (next, events) = assign(&current);
+                    save(conn, &next, row.get("version"), events).await?;
+                    Ok(Some(next))
+                })
             })
             .await
     }

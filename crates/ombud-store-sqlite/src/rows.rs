@@ -28,6 +28,8 @@ struct EscalationRow<'a> {
     created_at: i64,
     updated_at: i64,
     version: i64,
+    due_at: Option<i64>,
+    sensitive: bool,
     state: String,
 }
 
@@ -76,9 +78,9 @@ struct EventRow<'a> {
     data: String,
 }
 
-const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, state) \
+const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, state) \
      SELECT value ->> 'id', value ->> 'type', value ->> 'partner', value ->> 'status', value ->> 'priority', value ->> 'assignee', value ->> 'queue', \
-     value ->> 'country', value ->> 'language', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'state' FROM json_each(?)";
+     value ->> 'country', value ->> 'language', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'due_at', value ->> 'sensitive', value ->> 'state' FROM json_each(?)";
 const INSERT_TAGS: &str = "INSERT INTO escalation_tags (escalation_id, tag, created_at) \
      SELECT value ->> 'escalation_id', value ->> 'tag', value ->> 'created_at' FROM json_each(?)";
 const INSERT_SUBJECTS: &str = "INSERT INTO escalation_subjects (escalation_id, normalized_key, kind, surface) \
@@ -118,6 +120,8 @@ impl<'a> Rows<'a> {
             created_at: micros(e.created_at),
             updated_at: micros(e.updated_at),
             version: e.version,
+            due_at: e.due_at().map(micros),
+            sensitive: e.is_sensitive(),
             state: encode_state(e),
         });
         self.tags(e);

@@ -49,6 +49,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     export_and_import_round_trip(primary, secondary).await;
     maintenance_answers(primary).await;
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
+    claim_next_takes_the_best_case_once(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1291,6 +1292,11 @@ async fn maintenance_answers(s: &Stores) {
 /// A draft with one SLA clock: resolution in four hours from `t0()`,
 /// warnings at 75 % (3:00) and 90 % (3:36), breach at 4:00.
 fn draft_with_clock() -> ombud_domain::EscalationDraft {
+    draft_received(t0())
+}
+
+/// A draft received at `received`, with one four-hour resolution clock.
+fn draft_received(received: Timestamp) -> ombud_domain::EscalationDraft {
     use ombud_domain::deadlines::ClockBasis;
     use ombud_domain::sla::{ClockSettings, EscalationFacts, SlaPolicy, SlaTargets, start_clocks};
     let mut draft = draft(&SAMPLES[0]);
@@ -1316,9 +1322,10 @@ fn draft_with_clock() -> ombud_domain::EscalationDraft {
         priority: Priority::P2,
         country: "CH",
     };
+    draft.received_at = received;
     draft.clocks = start_clocks(
         &facts,
-        t0(),
+        received,
         ClockSettings {
             policies: &[policy],
             calendars: &Default::default(),
@@ -1406,5 +1413,103 @@ async fn clock_alerts_are_claimed_once_and_follow_the_clocks(s: &Stores) {
             .iter()
             .all(|e| e.kind != EventKind::ClockWarning),
         "alerts are internal"
+    );
+}
+
+async fn claim_next_takes_the_best_case_once(s: &Stores) {
+    use crate::ClaimQuery;
+    // (priority, language, received minutes after t0, sensitive)
+    let cases = [
+        (Priority::P2, "en", 0, false),
+        (Priority::P1, "ja", 60, false),
+        (Priority::P1, "ja", 30, false),
+        (Priority::P0, "ja", 0, true),
+        (Priority::P3, "ja", 0, false),
+    ];
+    let mut keys = Vec::new();
+    for (priority, language, received, sensitive) in cases {
+        let mut draft = draft_received(at(received));
+        draft.queue = Some("claims".into());
+        draft.priority = priority;
+        draft.language = ombud_domain::Language::parse("language", language).expect("language");
+        if sensitive {
+            draft.risk_flags = vec![ombud_domain::RiskFlag::SensitiveMedia];
+        }
+        keys.push(
+            s.escalations
+                .create(draft, &agent(), at(200))
+                .await
+                .expect("create")
+                .key,
+        );
+    }
+    let assign_to = |agent_email: &'static str| -> crate::Assign {
+        Box::new(move |current: &Escalation| {
+            let patch = EscalationPatch {
+                assignee: Some(Some(agent_email.into())),
+                ..Default::default()
+            };
+            current
+                .apply_patch(&patch, &agent(), at(300))
+                .expect("assign")
+        })
+    };
+    let japanese = ClaimQuery {
+        queues: vec!["claims".into()],
+        languages: vec!["ja".into()],
+        ..Default::default()
+    };
+    // P1 before P3; of the two P1, the one due first; the sensitive P0 is
+    // not for an agent without clearance; the English case not for a
+    // Japanese-only agent.
+    let first = s
+        .escalations
+        .claim_next(&japanese, assign_to("aiko@example.com"))
+        .await
+        .expect("claim")
+        .expect("a case");
+    assert_eq!(first.key, keys[2]);
+    assert_eq!(first.assignee.as_deref(), Some("aiko@example.com"));
+    let stored = s
+        .escalations
+        .get(first.key, &Scope::Staff)
+        .await
+        .expect("get");
+    assert_eq!(stored, first, "the claim is stored");
+    assert_eq!(
+        s.escalations
+            .timeline(first.key, &Scope::Staff)
+            .await
+            .expect("timeline")
+            .last()
+            .map(|e| e.kind),
+        Some(EventKind::Assigned)
+    );
+    // Many claims at once, cleared for everything: each case goes to one agent.
+    let everything = ClaimQuery {
+        queues: vec!["claims".into()],
+        sensitive_media: true,
+        ..Default::default()
+    };
+    let claim = || {
+        s.escalations
+            .claim_next(&everything, assign_to("ben@example.com"))
+    };
+    let (a, b, c, d, e, f) = tokio::join!(claim(), claim(), claim(), claim(), claim(), claim());
+    let mut claimed: Vec<EscalationKey> = [a, b, c, d, e, f]
+        .into_iter()
+        .filter_map(|c| c.expect("claim"))
+        .map(|e| e.key)
+        .collect();
+    claimed.sort();
+    let mut rest = vec![keys[0], keys[1], keys[3], keys[4]];
+    rest.sort();
+    assert_eq!(claimed, rest, "every remaining case once, none twice");
+    assert!(
+        s.escalations
+            .claim_next(&everything, assign_to("ben@example.com"))
+            .await
+            .expect("claim")
+            .is_none()
     );
 }

@@ -66,6 +66,16 @@ pub trait EscalationStore: Send + Sync {
     /// write of an escalation reschedules its alerts from its clocks, so
     /// raising an alert (`Escalation::raise_clock_alert`, then `save`)
     /// removes it; a claim whose holder died is taken again after the lease.
+    /// Assigns the best unassigned, open escalation `query` allows — by
+    /// priority, then nearest due instant, then key — with `assign`, which
+    /// returns the new state and its events; `None` if there is none. Two
+    /// claims at once never get the same escalation, on any node.
+    async fn claim_next(
+        &self,
+        query: &ClaimQuery,
+        assign: Assign,
+    ) -> StoreResult<Option<Escalation>>;
+
     async fn claim_due_alerts(
         &self,
         now: Timestamp,
@@ -73,6 +83,22 @@ pub trait EscalationStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<DueAlert>>;
 }
+
+/// Which unassigned escalations an agent may claim; an empty list allows any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimQuery {
+    /// Queues to take from; empty: any queue, or none.
+    pub queues: Vec<String>,
+    pub languages: Vec<String>,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Vec<String>,
+    pub types: Vec<String>,
+    /// Whether the agent is cleared for sensitive media.
+    pub sensitive_media: bool,
+}
+
+/// Turns the claimed escalation into its assigned state and events.
+pub type Assign = Box<dyn FnOnce(&Escalation) -> (Escalation, Vec<NewEvent>) + Send>;
 
 /// A clock alert that has fallen due: the escalation, the index of its
 /// clock, and the threshold in percent (100: the breach).

@@ -2,6 +2,7 @@
 //! hold whatever the storage or transport. Pure logic: no IO, no async, no SQL.
 
 pub mod actor;
+pub mod assignment;
 pub mod clock;
 pub mod deadlines;
 pub mod escalation;

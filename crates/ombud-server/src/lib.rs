@@ -35,7 +35,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
-use crate::routes::{escalations, partners, reference, routing, settings, system};
+use crate::routes::{assignment, escalations, partners, reference, routing, settings, system};
 
 /// Limits and settings the server runs with.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -156,6 +156,12 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
             routing::put_routing_rule,
             routing::delete_routing_rule
         ))
+        .routes(routes!(assignment::list_queues))
+        .routes(routes!(assignment::put_queue))
+        .routes(routes!(assignment::list_agents))
+        .routes(routes!(assignment::get_agent, assignment::put_agent))
+        .routes(routes!(assignment::claim_next))
+        .routes(routes!(assignment::hand_off))
         .routes(routes!(system::me))
         .merge(uploads)
 }

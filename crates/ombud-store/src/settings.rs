@@ -19,14 +19,20 @@ pub enum SettingKind {
     Regulation,
     /// `ombud_domain::routing::RoutingRule`, by rule code.
     RoutingRule,
+    /// `ombud_domain::assignment::Queue`, by queue code.
+    Queue,
+    /// `ombud_domain::assignment::AgentProfile`, by the agent's email.
+    Agent,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 4] = [
+    pub const ALL: [SettingKind; 6] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
         SettingKind::RoutingRule,
+        SettingKind::Queue,
+        SettingKind::Agent,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -39,6 +45,8 @@ impl SettingKind {
             SettingKind::SlaPolicy => "sla_policy",
             SettingKind::Regulation => "regulation",
             SettingKind::RoutingRule => "routing_rule",
+            SettingKind::Queue => "queue",
+            SettingKind::Agent => "agent",
         }
     }
 }

@@ -188,6 +188,7 @@ pub async fn create_escalation(
         .escalations
         .create(draft, &principal.actor(), state.clock.now())
         .await?;
+    let escalation = crate::routes::assignment::auto_assign(&state, escalation).await?;
     Ok(escalation_response(
         StatusCode::CREATED,
         escalation,

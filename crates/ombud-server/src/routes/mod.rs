@@ -1,5 +1,6 @@
 //! Handlers, one module per resource, named by verb.
 
+pub mod assignment;
 pub mod escalations;
 pub mod partners;
 pub mod reference;

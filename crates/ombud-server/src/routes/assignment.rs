@@ -1,0 +1,338 @@
+//! `/api/v1/queues`, `/api/v1/agents`, `/api/v1/claim-next` and hand-offs:
+//! who works which escalation.
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ombud_domain::assignment::{AgentProfile, Queue, least_loaded};
+use ombud_domain::{Actor, Escalation, EscalationKey, EscalationPatch, Status};
+use ombud_store::{ClaimQuery, EscalationFilter, Scope, SettingKind, StoreError};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{IfMatch, Json, Principal, etag};
+use crate::routes::settings::{decode, not_found, put_setting, with_etag};
+
+async fn queues(state: &AppState) -> ApiResult<Vec<Queue>> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::Queue)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+async fn agents(state: &AppState) -> ApiResult<Vec<AgentProfile>> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::Agent)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// List queues.
+#[utoipa::path(get, path = "/queues", tag = "assignment", responses((status = 200, body = Vec<Queue>)))]
+pub async fn list_queues(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    Ok(AxumJson(queues(&state).await?).into_response())
+}
+
+/// Create or replace a queue (with `If-Match`, only that version).
+#[utoipa::path(put, path = "/queues/{code}", tag = "assignment", request_body = Queue,
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = Queue), (status = 201, body = Queue), (status = 422, body = Problem)))]
+pub async fn put_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    if_match: IfMatch,
+    Json(queue): Json<Queue>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    if queue.code != code {
+        return Err(ApiError::field(
+            "validation_failed",
+            "code",
+            format!(
+                "the body's code {:?} differs from the path's {code:?}",
+                queue.code
+            ),
+        ));
+    }
+    queue.validate()?;
+    let body = serde_json::to_value(&queue).map_err(ApiError::internal)?;
+    let (status, stored) = put_setting(&state, SettingKind::Queue, &code, body, if_match).await?;
+    Ok(with_etag(status, stored.version, queue))
+}
+
+/// List agent profiles.
+#[utoipa::path(get, path = "/agents", tag = "assignment", responses((status = 200, body = Vec<AgentProfile>)))]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    Ok(AxumJson(agents(&state).await?).into_response())
+}
+
+/// Read an agent profile.
+#[utoipa::path(get, path = "/agents/{email}", tag = "assignment", params(("email" = String, Path)),
+    responses((status = 200, body = AgentProfile), (status = 404, body = Problem)))]
+pub async fn get_agent(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(email): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let stored = state
+        .stores
+        .settings
+        .get(SettingKind::Agent, &email)
+        .await
+        .map_err(not_found(SettingKind::Agent, &email))?;
+    let agent: AgentProfile = decode(&stored)?;
+    Ok(with_etag(StatusCode::OK, stored.version, agent))
+}
+
+/// Create or replace an agent profile: skills, capacity, absence.
+#[utoipa::path(put, path = "/agents/{email}", tag = "assignment", request_body = AgentProfile,
+    params(("email" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = AgentProfile), (status = 201, body = AgentProfile), (status = 422, body = Problem)))]
+pub async fn put_agent(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(email): Path<String>,
+    if_match: IfMatch,
+    Json(agent): Json<AgentProfile>,
+) -> ApiResult<Response> {
+    principal.require_manager()?;
+    if agent.email != email {
+        return Err(ApiError::field(
+            "validation_failed",
+            "email",
+            format!(
+                "the body's email {:?} differs from the path's {email:?}",
+                agent.email
+            ),
+        ));
+    }
+    let known: Vec<String> = queues(&state).await?.into_iter().map(|q| q.code).collect();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    agent.validate(&known)?;
+    if !state
+        .stores
+        .directory
+        .list_users()
+        .await?
+        .iter()
+        .any(|u| u.email == agent.email)
+    {
+        return Err(ApiError::field(
+            "validation_failed",
+            "email",
+            format!("there is no user {email:?}"),
+        ));
+    }
+    let body = serde_json::to_value(&agent).map_err(ApiError::internal)?;
+    let (status, stored) = put_setting(&state, SettingKind::Agent, &email, body, if_match).await?;
+    Ok(with_etag(status, stored.version, agent))
+}
+
+/// How many open escalations `email` holds.
+async fn open_cases(state: &AppState, email: &str) -> ApiResult<u32> {
+    let filter = EscalationFilter {
+        assignee: Some(Some(email.to_string())),
+        statuses: Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
+        limit: 200,
+        ..Default::default()
+    };
+    Ok(state
+        .stores
+        .escalations
+        .list(&filter, &Scope::Staff)
+        .await?
+        .items
+        .len() as u32)
+}
+
+/// Who claims.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// The agent's email; their profile decides what they may take.
+    pub agent: String,
+}
+
+/// Assign the best case this agent may take: eligible by skills, by
+/// priority, then nearest deadline. 204 when there is none.
+#[utoipa::path(post, path = "/claim-next", tag = "assignment", request_body = ClaimRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Escalation), (status = 204), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn claim_next(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(request): Json<ClaimRequest>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let agent: AgentProfile = match state
+        .stores
+        .settings
+        .get(SettingKind::Agent, &request.agent)
+        .await
+    {
+        Ok(stored) => decode(&stored)?,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "agent",
+                format!("{:?} has no agent profile", request.agent),
+            ));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if agent.out_of_office {
+        return Err(ApiError::new(
+            "conflict",
+            format!("{} is out of office", agent.email),
+        ));
+    }
+    let open = open_cases(&state, &agent.email).await?;
+    if open >= agent.capacity {
+        return Err(ApiError::new(
+            "conflict",
+            format!(
+                "{} holds {open} open escalations, their capacity",
+                agent.email
+            ),
+        ));
+    }
+    let query = ClaimQuery {
+        queues: agent.queues.clone(),
+        languages: agent.languages.clone(),
+        countries: agent.countries.clone(),
+        types: agent.types.clone(),
+        sensitive_media: agent.sensitive_media,
+    };
+    let (actor, at, email) = (principal.actor(), state.clock.now(), agent.email.clone());
+    let claimed = state
+        .stores
+        .escalations
+        .claim_next(
+            &query,
+            Box::new(move |current: &Escalation| {
+                let patch = EscalationPatch {
+                    assignee: Some(Some(email)),
+                    ..Default::default()
+                };
+                current
+                    .apply_patch(&patch, &actor, at)
+                    .expect("an email the profile validated is a valid assignee")
+            }),
+        )
+        .await?;
+    Ok(match claimed {
+        Some(escalation) => {
+            let version = escalation.version;
+            let mut response = AxumJson(escalation).into_response();
+            response.headers_mut().insert(
+                axum::http::header::ETAG,
+                etag(version).parse().expect("digits are a valid header"),
+            );
+            response
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// To whom, and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOff {
+    /// A colleague's email; `null` puts the case back in its queue.
+    pub to: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Hand an escalation to a colleague (or back to its queue) with a note.
+#[utoipa::path(post, path = "/escalations/{key}/handoff", tag = "assignment", request_body = HandOff,
+    params(("key" = String, Path), ("If-Match" = String, Header), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = Escalation), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn hand_off(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+    if_match: IfMatch,
+    Json(request): Json<HandOff>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let expected = if_match.required()?;
+    let key = EscalationKey::parse(&key)
+        .ok_or_else(|| ApiError::not_found(format!("escalation {key:?}")))?;
+    let current = state
+        .stores
+        .escalations
+        .get(key, &Scope::Staff)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
+            other => other.into(),
+        })?;
+    let (next, event) = current.hand_off(
+        request.to.as_deref(),
+        request.note.as_deref(),
+        &principal.actor(),
+        state.clock.now(),
+    )?;
+    state
+        .stores
+        .escalations
+        .save(&next, expected, &[event])
+        .await?;
+    Ok(with_etag(StatusCode::OK, next.version, next))
+}
+
+/// Gives a new escalation in an auto-assigning queue to the least loaded
+/// eligible member; returns it as stored.
+pub async fn auto_assign(state: &AppState, escalation: Escalation) -> ApiResult<Escalation> {
+    let Some(queue) = &escalation.queue else {
+        return Ok(escalation);
+    };
+    if !queues(state)
+        .await?
+        .iter()
+        .any(|q| &q.code == queue && q.auto_assign)
+    {
+        return Ok(escalation);
+    }
+    let mut loads = Vec::new();
+    for agent in agents(state).await? {
+        let open = open_cases(state, &agent.email).await?;
+        loads.push((agent, open));
+    }
+    let Some(agent) = least_loaded(&loads, &escalation) else {
+        return Ok(escalation);
+    };
+    let (next, event) = escalation.hand_off(
+        Some(&agent.email),
+        Some(&format!("auto-assigned from queue {queue}, least loaded")),
+        &Actor::system(),
+        state.clock.now(),
+    )?;
+    state
+        .stores
+        .escalations
+        .save(&next, escalation.version, &[event])
+        .await?;
+    Ok(next)
+}

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::actor::{Actor, Role};
+use crate::consult::Consult;
 use crate::event::{EventKind, NewEvent};
 use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
@@ -231,6 +232,9 @@ pub struct Escalation {
     /// The priority score computed on intake, with its breakdown.
     #[serde(default)]
     pub score: Option<PriorityScore>,
+    /// Input asked of cross-functional teams.
+    #[serde(default)]
+    pub consults: Vec<Consult>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -293,6 +297,9 @@ pub struct EscalationDraft {
     /// The routing rules that fired on intake and why (`routing::route`).
     #[serde(default)]
     pub rules_fired: Vec<FiredRule>,
+    /// Consults routing rules require.
+    #[serde(default)]
+    pub consults: Vec<Consult>,
 }
 
 pub const MAX_TITLE: usize = 300;
@@ -434,6 +441,7 @@ impl NewEscalation {
             queue: None,
             score: None,
             rules_fired: Vec::new(),
+            consults: Vec::new(),
         })
     }
 }
@@ -470,6 +478,7 @@ impl EscalationDraft {
             version: 1,
             clocks: self.clocks,
             score: self.score,
+            consults: self.consults,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -489,10 +498,20 @@ impl EscalationDraft {
                 "rules_fired": self.rules_fired,
                 "score": escalation.score,
                 "queue": escalation.queue,
+                "consults": escalation.consults,
             }),
         );
         (escalation, event)
     }
+}
+
+/// Why a transition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionRefused {
+    #[error(transparent)]
+    Illegal(#[from] TransitionError),
+    #[error("cannot resolve while required consults are open: {}", .0.join(", "))]
+    ConsultsOpen(Vec<String>),
 }
 
 /// A partial update: absent fields stay as they are; `null` clears the
@@ -671,9 +690,13 @@ impl Escalation {
         reason: Option<&str>,
         actor: &Actor,
         at: Timestamp,
-    ) -> Result<(Escalation, NewEvent), TransitionError> {
+    ) -> Result<(Escalation, NewEvent), TransitionRefused> {
         let from = self.status;
         from.transition(to)?;
+        let waiting = self.open_required_consults();
+        if to == Status::Resolved && !waiting.is_empty() {
+            return Err(TransitionRefused::ConsultsOpen(waiting));
+        }
         let mut next = self.clone();
         next.status = to;
         next.touch(at);
@@ -833,6 +856,7 @@ impl Escalation {
             queue: self.queue.clone(),
             score: None,
             rules_fired: Vec::new(),
+            consults: Vec::new(),
         }
     }
 

@@ -24,10 +24,12 @@ pub enum EventKind {
     ClockWarning,
     /// A clock passed its due instant without being met.
     ClockBreached,
+    ConsultRequested,
+    ConsultAnswered,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -39,6 +41,8 @@ impl EventKind {
         EventKind::Imported,
         EventKind::ClockWarning,
         EventKind::ClockBreached,
+        EventKind::ConsultRequested,
+        EventKind::ConsultAnswered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +58,8 @@ impl EventKind {
             EventKind::Imported => "imported",
             EventKind::ClockWarning => "clock_warning",
             EventKind::ClockBreached => "clock_breached",
+            EventKind::ConsultRequested => "consult_requested",
+            EventKind::ConsultAnswered => "consult_answered",
         }
     }
 

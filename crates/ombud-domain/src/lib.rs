@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod assignment;
 pub mod clock;
+pub mod consult;
 pub mod deadlines;
 pub mod escalation;
 pub mod event;
@@ -21,7 +22,7 @@ pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use escalation::{
     Escalation, EscalationDraft, EscalationKey, EscalationPatch, Evidence, NewEscalation, Priority,
-    RiskFlag, Visibility,
+    RiskFlag, TransitionRefused, Visibility,
 };
 pub use event::{EventKind, NewEvent, StoredEvent};
 pub use geo::{Country, Language};

@@ -15,15 +15,18 @@ pub enum RefKind {
     Outcome,
     RootCause,
     Policy,
+    /// Cross-functional teams whose input a consult asks for.
+    ConsultFunction,
 }
 
 impl RefKind {
-    pub const ALL: [RefKind; 5] = [
+    pub const ALL: [RefKind; 6] = [
         RefKind::EscalationType,
         RefKind::Surface,
         RefKind::Outcome,
         RefKind::RootCause,
         RefKind::Policy,
+        RefKind::ConsultFunction,
     ];
 
     /// The plural used in URLs: `/api/v1/reference/escalation-types`.
@@ -34,6 +37,7 @@ impl RefKind {
             RefKind::Outcome => "outcomes",
             RefKind::RootCause => "root-causes",
             RefKind::Policy => "policies",
+            RefKind::ConsultFunction => "consult-functions",
         }
     }
 
@@ -48,6 +52,7 @@ impl RefKind {
             RefKind::Outcome => "outcome",
             RefKind::RootCause => "root_cause",
             RefKind::Policy => "policy",
+            RefKind::ConsultFunction => "consult_function",
         }
     }
 
@@ -246,6 +251,16 @@ const POLICIES: &[(&str, &str, Option<&str>)] = &[
     ("commerce_policy", "Commerce policies", None),
 ];
 
+const CONSULT_FUNCTIONS: &[(&str, &str)] = &[
+    ("legal", "Legal"),
+    ("public_policy", "Public Policy"),
+    ("sales", "Sales"),
+    ("product", "Product"),
+    ("global_operations", "Global Operations"),
+    ("security", "Security"),
+    ("communications", "Communications"),
+];
+
 /// The defaults a fresh database is seeded with.
 pub fn defaults(kind: RefKind) -> Vec<RefItem> {
     let item = |code: &str, label: &str, parent: Option<&str>| RefItem {
@@ -264,6 +279,10 @@ pub fn defaults(kind: RefKind) -> Vec<RefItem> {
         RefKind::Outcome => OUTCOMES.iter().map(|(c, l)| item(c, l, None)).collect(),
         RefKind::RootCause => ROOT_CAUSES.iter().map(|(c, l)| item(c, l, None)).collect(),
         RefKind::Policy => POLICIES.iter().map(|(c, l, p)| item(c, l, *p)).collect(),
+        RefKind::ConsultFunction => CONSULT_FUNCTIONS
+            .iter()
+            .map(|(c, l)| item(c, l, None))
+            .collect(),
     }
 }
 

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Actor;
+use crate::consult::NewConsult;
 use crate::deadlines::Target;
 use crate::escalation::{EscalationDraft, Priority, RiskFlag};
 use crate::partner::{PartnerKind, Tier};
@@ -79,6 +81,11 @@ pub enum Action {
     AddRiskFlags(Vec<RiskFlag>),
     /// Chooses this SLA policy over the usual choice.
     SetSlaPolicy(String),
+    /// Opens a required consult of this function (a consult function code).
+    RequireConsult {
+        function: String,
+        question: String,
+    },
     /// No later rule runs.
     Stop,
 }
@@ -287,6 +294,16 @@ impl RoutingRule {
                             .check_nested(&field, validation::code(&format!("add_tags[{i}]"), tag));
                     }
                 }
+                Action::RequireConsult { function, question } => {
+                    errors.check_nested(
+                        &format!("{field}.require_consult"),
+                        validation::code("function", function),
+                    );
+                    errors.check_nested(
+                        &format!("{field}.require_consult"),
+                        validation::text("question", question, 1, 4000),
+                    );
+                }
                 Action::SetSlaPolicy(code) if !policies.contains(&code.as_str()) => {
                     errors.push(
                         format!("{field}.set_sla_policy"),
@@ -389,6 +406,9 @@ pub fn route(
                     draft.risk_flags.dedup();
                 }
                 Action::SetSlaPolicy(code) => outcome.sla_policy = Some(code.clone()),
+                Action::RequireConsult { function, question } => {
+                    require_consult(draft, &rule.code, function, question);
+                }
                 Action::Stop => stop = true,
             }
         }
@@ -404,6 +424,34 @@ pub fn route(
     }
     draft.rules_fired.clone_from(&outcome.fired);
     outcome
+}
+
+/// Opens a required consult on the draft, unless one of that function is
+/// already open.
+fn require_consult(draft: &mut EscalationDraft, rule: &str, function: &str, question: &str) {
+    if draft
+        .consults
+        .iter()
+        .any(|c| c.function == function && c.is_open())
+    {
+        return;
+    }
+    let id = draft.consults.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+    let actor = Actor {
+        id: "system".into(),
+        name: format!("routing rule {rule}"),
+        role: None,
+    };
+    let request = NewConsult {
+        function: function.into(),
+        question: question.into(),
+        required: true,
+        due_within: None,
+    };
+    // Function and question were validated with the rule.
+    if let Ok(consult) = request.open(id, &actor, draft.received_at) {
+        draft.consults.push(consult);
+    }
 }
 
 /// An explainable priority score: the sum of its parts, and the priority it
@@ -593,7 +641,8 @@ mod tests {
                         ]},
                         {"not": {"text": {"any": ["test case"]}}}
                     ]},
-                    "then": [{"set_queue": "apac-legal"}, {"set_priority": "P1"}, {"add_risk_flags": ["press_risk"]}]
+                    "then": [{"set_queue": "apac-legal"}, {"set_priority": "P1"}, {"add_risk_flags": ["press_risk"]},
+                         {"require_consult": {"function": "legal", "question": "Defamation under Korean law?"}}]
                 }),
             ),
             rule(
@@ -647,6 +696,8 @@ mod tests {
         assert_eq!(d.tags, ["legal-review", "press"]);
         assert_eq!(d.risk_flags, [RiskFlag::PressRisk]);
         assert_eq!(d.rules_fired, outcome.fired);
+        assert_eq!(d.consults.len(), 1);
+        assert_eq!(d.consults[0].requested_by, "routing rule korea-orders");
         // Routing again changes nothing more: the actions are idempotent.
         let before = d.clone();
         route(&rules, &mut d, partner(PartnerKind::Ngo, 2));

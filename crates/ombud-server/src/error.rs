@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ombud_domain::{FieldError, Invalid, TransitionError};
+use ombud_domain::{FieldError, Invalid, TransitionError, TransitionRefused};
 use ombud_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,6 +21,7 @@ const CODES: &[(&str, u16, &str)] = &[
     ("method_not_allowed", 405, "Method not allowed"),
     ("conflict", 409, "Conflict"),
     ("invalid_transition", 409, "Transition not allowed"),
+    ("consults_open", 409, "Required consults are still open"),
     (
         "idempotency_in_progress",
         409,
@@ -197,6 +198,17 @@ impl From<TransitionError> for ApiError {
                     .collect(),
             ),
             ..ApiError::new("invalid_transition", error.to_string())
+        }
+    }
+}
+
+impl From<TransitionRefused> for ApiError {
+    fn from(refusal: TransitionRefused) -> Self {
+        match refusal {
+            TransitionRefused::Illegal(error) => error.into(),
+            TransitionRefused::ConsultsOpen(_) => {
+                ApiError::new("consults_open", refusal.to_string())
+            }
         }
     }
 }

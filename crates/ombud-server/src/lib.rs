@@ -35,7 +35,9 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
-use crate::routes::{assignment, escalations, partners, reference, routing, settings, system};
+use crate::routes::{
+    assignment, consults, escalations, partners, reference, routing, settings, system,
+};
 
 /// Limits and settings the server runs with.
 #[derive(Debug, Clone)]
@@ -85,7 +87,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -162,6 +164,8 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(assignment::get_agent, assignment::put_agent))
         .routes(routes!(assignment::claim_next))
         .routes(routes!(assignment::hand_off))
+        .routes(routes!(consults::request_consult))
+        .routes(routes!(consults::answer_consult))
         .routes(routes!(system::me))
         .merge(uploads)
 }

@@ -23,18 +23,20 @@ fn item_from_row(row: &PgRow) -> RefItem {
 
 const INSERT: &str = "INSERT INTO reference_items (kind, code, label, description, parent, active) VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// Seeds the defaults into an empty reference table; nodes starting at the
-/// same time may both try, and `ON CONFLICT` makes that harmless.
+/// Seeds the defaults of every kind that has no items yet (a fresh
+/// database, or a kind a newer version added); nodes starting at the same
+/// time may both try, and `ON CONFLICT` makes that harmless.
 pub(crate) async fn seed_defaults(pool: &Pool) -> StoreResult<()> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reference_items")
-        .fetch_one(pool)
-        .await
-        .map_err(backend)?;
-    if count > 0 {
-        return Ok(());
-    }
     let mut tx = pool.begin().await.map_err(backend)?;
     for kind in RefKind::ALL {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reference_items WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if count > 0 {
+            continue;
+        }
         for item in reference::defaults(kind) {
             sqlx::query(&format!("{INSERT} ON CONFLICT DO NOTHING"))
                 .bind(kind.as_str())
@@ -113,7 +115,9 @@ impl ReferenceStore for PgReference {
             RefKind::Surface => {
                 Some("SELECT 1 FROM escalation_subjects WHERE surface = $1 LIMIT 1")
             }
-            RefKind::Outcome | RefKind::RootCause | RefKind::Policy => None,
+            RefKind::Outcome | RefKind::RootCause | RefKind::Policy | RefKind::ConsultFunction => {
+                None
+            }
         };
         let mut tx = self.0.begin().await.map_err(backend)?;
         if let Some(sql) = in_use_sql

@@ -23,19 +23,23 @@ fn item_from_row(row: &SqliteRow) -> RefItem {
 
 const INSERT: &str = "INSERT INTO reference_items (kind, code, label, description, parent, active) VALUES (?, ?, ?, ?, ?, ?)";
 
-/// Seeds the defaults into an empty reference table.
+/// Seeds the defaults of every kind that has no items yet.
 pub(crate) async fn seed_defaults(db: &Db) -> StoreResult<()> {
     db.writer
         .write(|conn| {
             Box::pin(async move {
-                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reference_items")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(backend)?;
-                if count > 0 {
-                    return Ok(());
-                }
+                // Every kind without items: a fresh database, or a kind a
+                // newer version added.
                 for kind in RefKind::ALL {
+                    let count: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM reference_items WHERE kind = ?")
+                            .bind(kind.as_str())
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(backend)?;
+                    if count > 0 {
+                        continue;
+                    }
                     for item in reference::defaults(kind) {
                         sqlx::query(INSERT)
                             .bind(kind.as_str())
@@ -135,7 +139,7 @@ impl ReferenceStore for SqliteReference {
                     let in_use_sql = match kind {
                         RefKind::EscalationType => Some("SELECT 1 FROM escalations WHERE type = ? LIMIT 1"),
                         RefKind::Surface => Some("SELECT 1 FROM escalation_subjects WHERE surface = ? LIMIT 1"),
-                        RefKind::Outcome | RefKind::RootCause | RefKind::Policy => None,
+                        RefKind::Outcome | RefKind::RootCause | RefKind::Policy | RefKind::ConsultFunction => None,
                     };
                     if let Some(sql) = in_use_sql
                         && sqlx::query(sql).bind(&code).fetch_optional(&mut *conn).await.map_err(backend)?.is_some()

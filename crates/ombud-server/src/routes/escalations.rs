@@ -23,7 +23,7 @@ use crate::routes::settings;
 /// How often a mutation without `If-Match` is retried when another write won.
 const RETRIES: usize = 5;
 
-fn parse_key(key: &str) -> ApiResult<EscalationKey> {
+pub(crate) fn parse_key(key: &str) -> ApiResult<EscalationKey> {
     EscalationKey::parse(key).ok_or_else(|| ApiError::not_found(format!("escalation {key:?}")))
 }
 
@@ -36,7 +36,7 @@ fn view(escalation: Escalation, principal: &Principal) -> Escalation {
 }
 
 /// A 200/201 with the escalation, its ETag and (for 201) its location.
-fn escalation_response(
+pub(crate) fn escalation_response(
     status: StatusCode,
     escalation: Escalation,
     principal: &Principal,
@@ -56,7 +56,7 @@ fn escalation_response(
     (status, headers, AxumJson(view(escalation, principal))).into_response()
 }
 
-async fn check_reference(
+pub(crate) async fn check_reference(
     state: &AppState,
     kind: RefKind,
     field: &str,
@@ -415,7 +415,7 @@ pub async fn list_escalations(
 
 /// Reads the escalation, applies `change`, and saves; without `If-Match`
 /// retries when another writer got there first, with it answers 412.
-async fn mutate<F>(
+pub(crate) async fn mutate<F>(
     state: &AppState,
     principal: &Principal,
     key: EscalationKey,

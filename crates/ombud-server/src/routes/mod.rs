@@ -1,6 +1,7 @@
 //! Handlers, one module per resource, named by verb.
 
 pub mod assignment;
+pub mod consults;
 pub mod escalations;
 pub mod partners;
 pub mod reference;

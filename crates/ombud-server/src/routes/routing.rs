@@ -5,9 +5,9 @@ use axum::Json as AxumJson;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ombud_domain::routing::{FiredRule, PriorityScore, RoutingRule};
+use ombud_domain::routing::{Action, FiredRule, PriorityScore, RoutingRule};
 use ombud_domain::sla::EscalationClock;
-use ombud_domain::{EscalationKey, NewEscalation, Priority, RiskFlag};
+use ombud_domain::{EscalationKey, NewEscalation, Priority, RefKind, RiskFlag};
 use ombud_store::{Scope, SettingKind, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal};
+use crate::routes::escalations::check_reference;
 use crate::routes::settings::{self, decode, not_found, put_setting, routing_rules, with_etag};
 
 /// List routing rules in the order they run.
@@ -79,6 +80,17 @@ pub async fn put_routing_rule(
         .collect();
     let policies: Vec<&str> = policies.iter().map(String::as_str).collect();
     rule.validate(&policies)?;
+    for (index, action) in rule.then.iter().enumerate() {
+        if let Action::RequireConsult { function, .. } = action {
+            check_reference(
+                &state,
+                RefKind::ConsultFunction,
+                &format!("then[{index}].require_consult.function"),
+                function,
+            )
+            .await?;
+        }
+    }
     let body = serde_json::to_value(&rule).map_err(ApiError::internal)?;
     let (status, stored) =
         put_setting(&state, SettingKind::RoutingRule, &code, body, if_match).await?;

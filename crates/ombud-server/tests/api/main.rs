@@ -3,6 +3,7 @@
 //! Every test runs against both backends.
 
 mod assignment;
+mod consults;
 mod helpers;
 mod routing;
 

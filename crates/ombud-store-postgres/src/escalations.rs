@@ -131,6 +131,23 @@ async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()
     insert_alerts(conn, e).await
 }
 
+/// Queues a new event for webhooks (imports restore history and queue nothing).
+async fn queue_outbox(
+    conn: &mut PgConnection,
+    escalation: i64,
+    seq: i64,
+    kind: EventKind,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO outbox (escalation_id, seq, kind) VALUES ($1, $2, $3)")
+        .bind(escalation)
+        .bind(seq)
+        .bind(kind.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
 /// Schedules the alerts the escalation's running clocks will raise.
 async fn insert_alerts(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
     for alert in pending_alerts(&e.clocks) {
@@ -337,7 +354,9 @@ async fn save_in(
             .await
             .map_err(backend)?;
     for (i, event) in events.iter().enumerate() {
-        insert_event(tx, id, EventRow::new(last + 1 + i as i64, event)).await?;
+        let seq = last + 1 + i as i64;
+        insert_event(tx, id, EventRow::new(seq, event)).await?;
+        queue_outbox(tx, id, seq, event.kind).await?;
     }
     Ok(())
 }
@@ -358,6 +377,7 @@ impl EscalationStore for PgEscalations {
         let (escalation, event) = draft.into_escalation(EscalationKey(key), actor, at);
         insert_state(&mut tx, &escalation).await?;
         insert_event(&mut tx, key, EventRow::new(1, &event)).await?;
+        queue_outbox(&mut tx, key, 1, event.kind).await?;
         tx.commit().await.map_err(backend)?;
         Ok(escalation)
     }

@@ -8,6 +8,7 @@ mod directory;
 mod escalations;
 mod idempotency;
 mod maintenance;
+mod outbox;
 mod reference;
 mod settings;
 #[cfg(feature = "testing")]
@@ -43,6 +44,7 @@ pub async fn open(url: &str) -> StoreResult<Stores> {
         directory: Arc::new(directory::PgDirectory(pool.clone())),
         reference: Arc::new(reference::PgReference(pool.clone())),
         settings: Arc::new(settings::PgSettings(pool.clone())),
+        outbox: Arc::new(outbox::PgOutbox(pool.clone())),
         idempotency: Arc::new(idempotency::PgIdempotency(pool.clone())),
         blobs: Arc::new(blobs::PgBlobs(pool.clone())),
         maintenance: Arc::new(maintenance::PgMaintenance(pool)),

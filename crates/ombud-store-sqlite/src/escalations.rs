@@ -149,6 +149,7 @@ async fn save(
         .collect();
     for event in &events {
         rows.event(next.key, event);
+        rows.outbox(next.key, event);
     }
     rows.insert(conn).await
 }
@@ -201,6 +202,7 @@ impl EscalationStore for SqliteEscalations {
                     let mut rows = Rows::default();
                     rows.escalation(&escalation);
                     rows.event(key, &event);
+                    rows.outbox(key, &event);
                     rows.insert(conn).await?;
                     Ok(escalation)
                 })

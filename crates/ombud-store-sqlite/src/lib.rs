@@ -7,6 +7,7 @@ mod escalations;
 mod idempotency;
 mod listing;
 mod maintenance;
+mod outbox;
 mod reference;
 mod rows;
 mod settings;
@@ -76,6 +77,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         directory: Arc::new(directory::SqliteDirectory(db.clone())),
         reference: Arc::new(reference::SqliteReference(db.clone())),
         settings: Arc::new(settings::SqliteSettings(db.clone())),
+        outbox: Arc::new(outbox::SqliteOutbox(db.clone())),
         idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
         blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
         maintenance: Arc::new(maintenance::SqliteMaintenance(db)),

@@ -66,6 +66,13 @@ struct AlertRow {
 }
 
 #[derive(Serialize)]
+struct OutboxRow {
+    escalation_id: i64,
+    seq: i64,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
 struct EventRow<'a> {
     escalation_id: i64,
     seq: i64,
@@ -89,6 +96,8 @@ const INSERT_DOCS: &str = "INSERT INTO search_docs (escalation_id, source, visib
      SELECT value ->> 'escalation_id', value ->> 'source', value ->> 'visibility', value ->> 'body' FROM json_each(?)";
 const INSERT_ALERTS: &str = "INSERT INTO clock_alerts (escalation_id, clock, percent, fire_at) \
      SELECT value ->> 'escalation_id', value ->> 'clock', value ->> 'percent', value ->> 'fire_at' FROM json_each(?)";
+const INSERT_OUTBOX: &str = "INSERT INTO outbox (escalation_id, seq, kind) \
+     SELECT value ->> 'escalation_id', value ->> 'seq', value ->> 'kind' FROM json_each(?)";
 const INSERT_EVENTS: &str = "INSERT INTO events (escalation_id, seq, kind, visibility, actor_id, actor_name, actor_role, at, data) \
      SELECT value ->> 'escalation_id', value ->> 'seq', value ->> 'kind', value ->> 'visibility', value ->> 'actor_id', \
      value ->> 'actor_name', value ->> 'actor_role', value ->> 'at', value ->> 'data' FROM json_each(?)";
@@ -102,6 +111,7 @@ pub(crate) struct Rows<'a> {
     docs: Vec<DocRow>,
     alerts: Vec<AlertRow>,
     events: Vec<EventRow<'a>>,
+    outbox: Vec<OutboxRow>,
 }
 
 impl<'a> Rows<'a> {
@@ -192,6 +202,15 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// Queues a new event for webhooks (imports restore history and queue nothing).
+    pub(crate) fn outbox(&mut self, escalation: EscalationKey, event: &StoredEvent) {
+        self.outbox.push(OutboxRow {
+            escalation_id: escalation.0,
+            seq: event.seq,
+            kind: event.kind.as_str(),
+        });
+    }
+
     pub(crate) async fn insert(&self, conn: &mut SqliteConnection) -> StoreResult<()> {
         if !self.escalations.is_empty() {
             let payload = json(&self.escalations);
@@ -207,7 +226,8 @@ impl<'a> Rows<'a> {
         insert(conn, INSERT_SUBJECTS, &self.subjects).await?;
         insert(conn, INSERT_DOCS, &self.docs).await?;
         insert(conn, INSERT_ALERTS, &self.alerts).await?;
-        insert(conn, INSERT_EVENTS, &self.events).await
+        insert(conn, INSERT_EVENTS, &self.events).await?;
+        insert(conn, INSERT_OUTBOX, &self.outbox).await
     }
 }
 

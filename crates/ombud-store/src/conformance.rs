@@ -50,6 +50,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     maintenance_answers(primary).await;
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
     claim_next_takes_the_best_case_once(primary).await;
+    events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1511,5 +1512,146 @@ async fn claim_next_takes_the_best_case_once(s: &Stores) {
             .await
             .expect("claim")
             .is_none()
+    );
+}
+
+async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Stores) {
+    use crate::{Attempt, AttemptOutcome};
+    let lease = SignedDuration::from_mins(1);
+    let now = at(10_000);
+    let entries = s
+        .outbox
+        .claim_entries(now, lease, 10_000)
+        .await
+        .expect("claim");
+    assert!(entries.len() > 20, "every event written so far is queued");
+    assert!(
+        entries.windows(2).all(|w| w[0].id < w[1].id),
+        "oldest first"
+    );
+    let first = &entries[0];
+    let timeline = s
+        .escalations
+        .timeline(first.key, &Scope::Staff)
+        .await
+        .expect("timeline");
+    let event = timeline
+        .iter()
+        .find(|e| e.seq == first.seq)
+        .expect("the queued event exists");
+    assert_eq!(event.kind.as_str(), first.kind);
+    assert!(
+        s.outbox
+            .claim_entries(now, lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "held for the lease"
+    );
+    let queued: Vec<(EscalationKey, i64)> = imported
+        .outbox
+        .claim_entries(now, lease, 100)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|e| (e.key, e.seq))
+        .collect();
+    assert_eq!(
+        queued,
+        [(EscalationKey(7), 1)],
+        "an import restores history and queues nothing; the create after it does"
+    );
+
+    let hooks = ["hook-a".to_string(), "hook-b".to_string()];
+    s.outbox
+        .fan_out(first.id, &hooks, now)
+        .await
+        .expect("fan out");
+    s.outbox
+        .fan_out(first.id, &hooks, now)
+        .await
+        .expect("fan out again changes nothing");
+    for entry in &entries[1..] {
+        s.outbox.fan_out(entry.id, &[], now).await.expect("fan out");
+    }
+    let due = s
+        .outbox
+        .claim_deliveries(now, lease, 10)
+        .await
+        .expect("deliveries");
+    assert_eq!(due.len(), 2, "one delivery per subscription: {due:?}");
+    assert!(due.iter().all(|d| d.entry == *first && d.attempts == 0));
+    let a = due
+        .iter()
+        .find(|d| d.subscription == "hook-a")
+        .expect("hook-a");
+    let b = due
+        .iter()
+        .find(|d| d.subscription == "hook-b")
+        .expect("hook-b");
+    let failed = |outcome| Attempt {
+        at: now,
+        status: Some(500),
+        error: Some("server error".into()),
+        outcome,
+    };
+    s.outbox
+        .record_attempt(a.id, &failed(AttemptOutcome::Retry(at(10_010))))
+        .await
+        .expect("record");
+    s.outbox
+        .record_attempt(
+            b.id,
+            &Attempt {
+                at: now,
+                status: Some(204),
+                error: None,
+                outcome: AttemptOutcome::Delivered,
+            },
+        )
+        .await
+        .expect("record");
+    assert!(
+        s.outbox
+            .claim_deliveries(at(10_005), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let retry = s
+        .outbox
+        .claim_deliveries(at(10_010), lease, 10)
+        .await
+        .expect("claim");
+    assert_eq!((retry.len(), retry[0].id, retry[0].attempts), (1, a.id, 1));
+    s.outbox
+        .record_attempt(a.id, &failed(AttemptOutcome::GaveUp))
+        .await
+        .expect("record");
+    assert!(
+        s.outbox
+            .claim_deliveries(at(99_999), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let log = s.outbox.deliveries("hook-a", 10).await.expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].state.as_str(), log[0].attempts, log[0].last_status),
+        ("failed", 2, Some(500))
+    );
+    let log = s.outbox.deliveries("hook-b", 10).await.expect("log");
+    assert_eq!(
+        (log[0].state.as_str(), log[0].delivered_at),
+        ("delivered", Some(now))
+    );
+    assert!(
+        s.outbox
+            .claim_entries(at(20_000), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "fanned-out entries are done"
     );
 }

@@ -12,6 +12,7 @@ mod escalations;
 mod idempotency;
 pub mod listing;
 mod maintenance;
+mod outbox;
 mod reference;
 mod settings;
 
@@ -24,6 +25,7 @@ pub use escalations::{Assign, ClaimQuery, DueAlert, EscalationStore, ExportedEsc
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
 pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
 pub use maintenance::Maintenance;
+pub use outbox::{Attempt, AttemptOutcome, Delivery, DeliveryRecord, OutboxEntry, OutboxStore};
 pub use reference::ReferenceStore;
 pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
 
@@ -35,6 +37,7 @@ pub struct Stores {
     pub directory: Arc<dyn DirectoryStore>,
     pub reference: Arc<dyn ReferenceStore>,
     pub settings: Arc<dyn SettingsStore>,
+    pub outbox: Arc<dyn OutboxStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub maintenance: Arc<dyn Maintenance>,

@@ -17,6 +17,7 @@ pub mod routing;
 pub mod sla;
 pub mod subject;
 pub mod validation;
+pub mod webhook;
 
 pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -9,6 +9,7 @@ pub mod extract;
 mod metrics;
 mod middleware;
 pub mod routes;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, consults, escalations, partners, reference, routing, settings, system,
+    assignment, consults, escalations, partners, reference, routing, settings, subscriptions,
+    system,
 };
 
 /// Limits and settings the server runs with.
@@ -48,6 +50,9 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     /// How long one request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Whether `serve` runs the background workers (clock alerts, webhooks,
+    /// idempotency-key purge). Tests that drive them by hand turn them off.
+    pub background_workers: bool,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +61,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            background_workers: true,
         }
     }
 }
@@ -87,7 +93,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "webhooks"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -166,6 +172,12 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(assignment::hand_off))
         .routes(routes!(consults::request_consult))
         .routes(routes!(consults::answer_consult))
+        .routes(routes!(subscriptions::list_webhooks))
+        .routes(routes!(
+            subscriptions::put_webhook,
+            subscriptions::delete_webhook
+        ))
+        .routes(routes!(subscriptions::list_deliveries))
         .routes(routes!(system::me))
         .merge(uploads)
 }
@@ -226,20 +238,29 @@ pub fn router(state: AppState) -> Router {
 pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
-/// in-flight requests. Meanwhile, raises clock alerts as they fall due and
+/// in-flight requests. Meanwhile, raises clock alerts as they fall due,
+/// delivers webhooks, and
 /// forgets idempotency keys older than [`IDEMPOTENCY_KEY_LIFETIME`] once an hour.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let purger = tokio::spawn(purge_idempotency_keys(state.clone()));
-    let alerter = tokio::spawn(alerts::run(state.clone()));
+    let workers = if state.config.background_workers {
+        vec![
+            tokio::spawn(purge_idempotency_keys(state.clone())),
+            tokio::spawn(alerts::run(state.clone())),
+            tokio::spawn(webhooks::run(state.clone())),
+        ]
+    } else {
+        Vec::new()
+    };
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
-    purger.abort();
-    alerter.abort();
+    for worker in workers {
+        worker.abort();
+    }
     served
 }
 

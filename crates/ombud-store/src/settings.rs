@@ -23,16 +23,19 @@ pub enum SettingKind {
     Queue,
     /// `ombud_domain::assignment::AgentProfile`, by the agent's email.
     Agent,
+    /// `ombud_domain::webhook::WebhookSubscription`, by subscription code.
+    Webhook,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 6] = [
+    pub const ALL: [SettingKind; 7] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
         SettingKind::RoutingRule,
         SettingKind::Queue,
         SettingKind::Agent,
+        SettingKind::Webhook,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -47,6 +50,7 @@ impl SettingKind {
             SettingKind::RoutingRule => "routing_rule",
             SettingKind::Queue => "queue",
             SettingKind::Agent => "agent",
+            SettingKind::Webhook => "webhook",
         }
     }
 }

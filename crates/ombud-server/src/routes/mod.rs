@@ -7,4 +7,5 @@ pub mod partners;
 pub mod reference;
 pub mod routing;
 pub mod settings;
+pub mod subscriptions;
 pub mod system;

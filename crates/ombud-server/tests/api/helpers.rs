@@ -120,6 +120,8 @@ impl TestApp {
         let config = ServerConfig {
             max_body_bytes: MAX_BODY,
             max_upload_bytes: MAX_UPLOAD,
+            // Tests move the clock and run the workers themselves.
+            background_workers: false,
             ..Default::default()
         };
         let state = AppState::new(stores.clone(), clock.clone(), config);

@@ -12,3 +12,4 @@ mod errors;
 mod escalations;
 mod scoping;
 mod setup;
+mod webhooks;

@@ -1,0 +1,195 @@
+//! The webhook worker: fans queued events out to the subscriptions that
+//! want them, and delivers each, signed, retrying with exponential backoff.
+//!
+//! A delivery is a POST of the event as JSON with the headers
+//! `Ombud-Event-Id` (the outbox id, for receivers to drop duplicates) and
+//! `Ombud-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+//! keyed with the subscription's secret.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::webhook::{WebhookSubscription, retry_delay};
+use ombud_store::{Attempt, AttemptOutcome, Delivery, Scope, SettingKind, StoreError};
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::AppState;
+
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+const BATCH: u32 = 100;
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the worker looks for work.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+
+static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client with a timeout builds")
+});
+
+/// The signature header value for `body` sent at `at`.
+pub fn signature(secret: &str, at: Timestamp, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    let seconds = at.as_second();
+    mac.update(format!("{seconds}.").as_bytes());
+    mac.update(body);
+    format!(
+        "t={seconds},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+async fn subscriptions(
+    state: &AppState,
+) -> Result<BTreeMap<String, WebhookSubscription>, StoreError> {
+    state
+        .stores
+        .settings
+        .list(SettingKind::Webhook)
+        .await?
+        .into_iter()
+        .map(|s| {
+            serde_json::from_value(s.body)
+                .map(|w: WebhookSubscription| (w.code.clone(), w))
+                .map_err(StoreError::backend)
+        })
+        .collect()
+}
+
+/// Fans out and attempts whatever is due now; returns how many deliveries
+/// succeeded.
+pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
+    let subscriptions = subscriptions(state).await?;
+    loop {
+        let now = state.clock.now();
+        let entries = state.stores.outbox.claim_entries(now, LEASE, BATCH).await?;
+        for entry in &entries {
+            let wanted: Vec<String> = subscriptions
+                .values()
+                .filter(|s| s.wants(&entry.kind))
+                .map(|s| s.code.clone())
+                .collect();
+            state.stores.outbox.fan_out(entry.id, &wanted, now).await?;
+        }
+        if entries.len() < BATCH as usize {
+            break;
+        }
+    }
+    let mut delivered = 0;
+    loop {
+        let now = state.clock.now();
+        let due = state
+            .stores
+            .outbox
+            .claim_deliveries(now, LEASE, BATCH)
+            .await?;
+        for delivery in &due {
+            let attempt =
+                attempt(state, subscriptions.get(&delivery.subscription), delivery).await?;
+            if attempt.outcome == AttemptOutcome::Delivered {
+                delivered += 1;
+            }
+            state
+                .stores
+                .outbox
+                .record_attempt(delivery.id, &attempt)
+                .await?;
+        }
+        if due.len() < BATCH as usize {
+            return Ok(delivered);
+        }
+    }
+}
+
+async fn attempt(
+    state: &AppState,
+    subscription: Option<&WebhookSubscription>,
+    delivery: &Delivery,
+) -> Result<Attempt, StoreError> {
+    let now = state.clock.now();
+    let gave_up = |error: &str| Attempt {
+        at: now,
+        status: None,
+        error: Some(error.to_string()),
+        outcome: AttemptOutcome::GaveUp,
+    };
+    let Some(subscription) = subscription.filter(|s| s.active) else {
+        return Ok(gave_up("the subscription was removed or deactivated"));
+    };
+    let entry = &delivery.entry;
+    let timeline = state
+        .stores
+        .escalations
+        .timeline(entry.key, &Scope::Staff)
+        .await?;
+    let Some(event) = timeline.into_iter().find(|e| e.seq == entry.seq) else {
+        return Ok(gave_up("the event no longer exists"));
+    };
+    let body = serde_json::to_vec(&json!({
+        "id": entry.id,
+        "type": entry.kind,
+        "escalation": entry.key.to_string(),
+        "seq": event.seq,
+        "at": event.at,
+        "visibility": event.visibility,
+        "actor": event.actor,
+        "data": event.data,
+    }))
+    .map_err(StoreError::backend)?;
+    let sent = CLIENT
+        .post(&subscription.url)
+        .header("content-type", "application/json")
+        .header("ombud-event-id", entry.id.to_string())
+        .header(
+            "ombud-signature",
+            signature(&subscription.secret, now, &body),
+        )
+        .body(body)
+        .send()
+        .await;
+    let (status, error) = match sent {
+        Ok(response) if response.status().is_success() => {
+            return Ok(Attempt {
+                at: now,
+                status: Some(response.status().as_u16()),
+                error: None,
+                outcome: AttemptOutcome::Delivered,
+            });
+        }
+        Ok(response) => (
+            Some(response.status().as_u16()),
+            format!("the receiver answered {}", response.status()),
+        ),
+        Err(error) => (None, format!("not delivered: {error}")),
+    };
+    let outcome = match retry_delay(delivery.attempts + 1).and_then(|d| now.checked_add(d).ok()) {
+        Some(next) => AttemptOutcome::Retry(next),
+        None => AttemptOutcome::GaveUp,
+    };
+    Ok(Attempt {
+        at: now,
+        status,
+        error: Some(error),
+        outcome,
+    })
+}
+
+/// Runs [`deliver_webhooks`] every [`INTERVAL`] until dropped.
+pub(crate) async fn run(state: AppState) {
+    let mut ticks = tokio::time::interval(INTERVAL);
+    loop {
+        ticks.tick().await;
+        match deliver_webhooks(&state).await {
+            Ok(0) => {}
+            Ok(delivered) => tracing::info!(delivered, "delivered webhooks"),
+            Err(error) => tracing::warn!(%error, "could not deliver webhooks"),
+        }
+    }
+}

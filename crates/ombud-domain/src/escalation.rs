@@ -10,6 +10,7 @@ use crate::consult::Consult;
 use crate::event::{EventKind, NewEvent};
 use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
+use crate::links::Link;
 use crate::routing::{FiredRule, PriorityScore};
 use crate::sla::{self, EscalationClock};
 use crate::subject::{NewSubject, Subject};
@@ -235,6 +236,9 @@ pub struct Escalation {
     /// Input asked of cross-functional teams.
     #[serde(default)]
     pub consults: Vec<Consult>,
+    /// Duplicates, related cases, parents and children.
+    #[serde(default)]
+    pub links: Vec<Link>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -300,6 +304,9 @@ pub struct EscalationDraft {
     /// Consults routing rules require.
     #[serde(default)]
     pub consults: Vec<Consult>,
+    /// Likely duplicates found on intake.
+    #[serde(default)]
+    pub links: Vec<Link>,
 }
 
 pub const MAX_TITLE: usize = 300;
@@ -442,6 +449,7 @@ impl NewEscalation {
             score: None,
             rules_fired: Vec::new(),
             consults: Vec::new(),
+            links: Vec::new(),
         })
     }
 }
@@ -479,6 +487,7 @@ impl EscalationDraft {
             clocks: self.clocks,
             score: self.score,
             consults: self.consults,
+            links: self.links,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -499,6 +508,7 @@ impl EscalationDraft {
                 "score": escalation.score,
                 "queue": escalation.queue,
                 "consults": escalation.consults,
+                "links": escalation.links,
             }),
         );
         (escalation, event)
@@ -857,6 +867,7 @@ impl Escalation {
             score: None,
             rules_fired: Vec::new(),
             consults: Vec::new(),
+            links: Vec::new(),
         }
     }
 

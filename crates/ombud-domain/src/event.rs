@@ -26,10 +26,11 @@ pub enum EventKind {
     ClockBreached,
     ConsultRequested,
     ConsultAnswered,
+    Linked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -43,6 +44,7 @@ impl EventKind {
         EventKind::ClockBreached,
         EventKind::ConsultRequested,
         EventKind::ConsultAnswered,
+        EventKind::Linked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl EventKind {
             EventKind::ClockBreached => "clock_breached",
             EventKind::ConsultRequested => "consult_requested",
             EventKind::ConsultAnswered => "consult_answered",
+            EventKind::Linked => "linked",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod event;
 pub mod geo;
 pub mod lifecycle;
+pub mod links;
 pub mod partner;
 pub mod reference;
 pub mod regulatory;

@@ -37,8 +37,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, consults, escalations, partners, reference, routing, settings, subscriptions,
-    system,
+    assignment, consults, escalations, links, partners, reference, routing, settings,
+    subscriptions, system,
 };
 
 /// Limits and settings the server runs with.
@@ -93,7 +93,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "webhooks"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "links"), (name = "webhooks"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -178,6 +178,8 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
             subscriptions::delete_webhook
         ))
         .routes(routes!(subscriptions::list_deliveries))
+        .routes(routes!(links::link_escalations))
+        .routes(routes!(links::merge_escalation))
         .routes(routes!(system::me))
         .merge(uploads)
 }

@@ -435,6 +435,23 @@ impl EscalationStore for PgEscalations {
         Ok(Some(next))
     }
 
+    async fn sharing_subjects(
+        &self,
+        subject_keys: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<EscalationKey>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT escalation_id FROM escalation_subjects WHERE normalized_key = ANY($1) \
+             ORDER BY escalation_id DESC LIMIT $2",
+        )
+        .bind(subject_keys)
+        .bind(i64::from(limit))
+        .fetch_all(&self.0)
+        .await
+        .map_err(backend)?;
+        Ok(ids.into_iter().map(EscalationKey).collect())
+    }
+
     async fn claim_due_alerts(
         &self,
         now: Timestamp,

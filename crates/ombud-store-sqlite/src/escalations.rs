@@ -258,6 +258,31 @@ impl EscalationStore for SqliteEscalations {
             .await
     }
 
+    async fn sharing_subjects(
+        &self,
+        subject_keys: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<EscalationKey>> {
+        if subject_keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT DISTINCT escalation_id FROM escalation_subjects WHERE normalized_key IN (",
+        );
+        let mut list = query.separated(", ");
+        for key in subject_keys {
+            list.push_bind(key.clone());
+        }
+        query.push(") ORDER BY escalation_id DESC LIMIT ");
+        query.push_bind(i64::from(limit));
+        let ids: Vec<i64> = query
+            .build_query_scalar()
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        Ok(ids.into_iter().map(EscalationKey).collect())
+    }
+
     async fn claim_due_alerts(
         &self,
         now: Timestamp,

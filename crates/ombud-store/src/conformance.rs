@@ -51,6 +51,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
     claim_next_takes_the_best_case_once(primary).await;
     events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
+    escalations_are_found_by_shared_subjects(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1653,5 +1654,32 @@ async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Sto
             .expect("claim")
             .is_empty(),
         "fanned-out entries are done"
+    );
+}
+
+async fn escalations_are_found_by_shared_subjects(s: &Stores) {
+    let first = s
+        .escalations
+        .get(EscalationKey(1), &Scope::Staff)
+        .await
+        .expect("get");
+    let subject = first.subjects[0].normalized_key.clone();
+    let found = s
+        .escalations
+        .sharing_subjects(&[subject.clone(), "nothing:at-all".into()], 50)
+        .await
+        .expect("sharing");
+    assert!(found.contains(&EscalationKey(1)), "{found:?}");
+    assert!(found.windows(2).all(|w| w[0] > w[1]), "newest first");
+    for key in &found {
+        let e = s.escalations.get(*key, &Scope::Staff).await.expect("get");
+        assert!(e.subjects.iter().any(|x| x.normalized_key == subject));
+    }
+    assert!(
+        s.escalations
+            .sharing_subjects(&[], 50)
+            .await
+            .expect("none")
+            .is_empty()
     );
 }

@@ -76,6 +76,14 @@ pub trait EscalationStore: Send + Sync {
         assign: Assign,
     ) -> StoreResult<Option<Escalation>>;
 
+    /// Escalations with a subject among `subject_keys` (normalised), newest
+    /// first, at most `limit`.
+    async fn sharing_subjects(
+        &self,
+        subject_keys: &[String],
+        limit: u32,
+    ) -> StoreResult<Vec<EscalationKey>>;
+
     async fn claim_due_alerts(
         &self,
         now: Timestamp,

@@ -36,7 +36,7 @@ pub async fn request_consult(
     )
     .await?;
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.request_consult(&request, &actor, now)?;
         Ok((next, vec![event]))
     })
@@ -72,7 +72,7 @@ pub async fn answer_consult(
     principal.require_staff()?;
     let key = parse_key(&key)?;
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.answer_consult(id, answer.verdict, &answer.note, &actor, now)?;
         Ok((next, vec![event]))
     })

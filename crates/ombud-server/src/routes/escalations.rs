@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::{
-    Escalation, EscalationKey, EscalationPatch, Evidence, NewEscalation, NewEvent, NewSubject,
-    Priority, RefKind, Status, StoredEvent, Visibility,
+    Actor, Escalation, EscalationKey, EscalationPatch, Evidence, NewEscalation, NewEvent,
+    NewSubject, Priority, RefKind, Status, StoredEvent, Visibility,
 };
-use ombud_store::{Cursor, EscalationFilter, SortDirection, SortField, StoreError};
+use ombud_store::{Cursor, EscalationFilter, Scope, SortDirection, SortField, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -183,11 +183,13 @@ pub async fn create_escalation(
     };
     let mut draft = draft;
     settings::prepare_intake(&state, &mut draft, &reporter).await?;
+    crate::routes::links::detect_duplicates(&state, &mut draft).await?;
     let escalation = state
         .stores
         .escalations
         .create(draft, &principal.actor(), state.clock.now())
         .await?;
+    crate::routes::links::link_back(&state, &escalation, &Actor::system()).await?;
     let escalation = crate::routes::assignment::auto_assign(&state, escalation).await?;
     Ok(escalation_response(
         StatusCode::CREATED,
@@ -417,7 +419,7 @@ pub async fn list_escalations(
 /// retries when another writer got there first, with it answers 412.
 pub(crate) async fn mutate<F>(
     state: &AppState,
-    principal: &Principal,
+    scope: &Scope,
     key: EscalationKey,
     if_match: Option<i64>,
     change: F,
@@ -425,12 +427,11 @@ pub(crate) async fn mutate<F>(
 where
     F: Fn(&Escalation) -> ApiResult<(Escalation, Vec<NewEvent>)>,
 {
-    let scope = principal.scope();
     for _ in 0..RETRIES {
         let current = state
             .stores
             .escalations
-            .get(key, &scope)
+            .get(key, scope)
             .await
             .map_err(not_found(key))?;
         if let Some(expected) = if_match
@@ -486,7 +487,7 @@ pub async fn update_escalation(
         check_assignee(&state, &email.trim().to_lowercase()).await?;
     }
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, Some(version), |e| {
+    let escalation = mutate(&state, &principal.scope(), key, Some(version), |e| {
         Ok(e.apply_patch(&patch, &actor, now)?)
     })
     .await?;
@@ -533,7 +534,7 @@ pub async fn transition_escalation(
         None => None,
     };
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.transition(to, reason.as_deref(), &actor, now)?;
         Ok((next, vec![event]))
     })
@@ -577,7 +578,7 @@ pub async fn comment_escalation(
         ));
     }
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.comment(&request.body, visibility, &actor, now)?;
         Ok((next, vec![event]))
     })
@@ -610,7 +611,7 @@ pub async fn add_subject(
             e
         })?;
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal, key, if_match.0, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.add_subject(&subject, &actor, now)?;
         Ok((next, vec![event]))
     })
@@ -811,7 +812,7 @@ pub async fn upload_evidence(
         uploaded_by: actor.id.clone(),
         uploaded_at: now,
     };
-    let escalation = mutate(&state, &principal, key, None, |e| {
+    let escalation = mutate(&state, &principal.scope(), key, None, |e| {
         let (next, event) = e.add_evidence(evidence.clone(), &actor, now);
         Ok((next, vec![event]))
     })

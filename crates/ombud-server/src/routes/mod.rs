@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod consults;
 pub mod escalations;
+pub mod links;
 pub mod partners;
 pub mod reference;
 pub mod routing;

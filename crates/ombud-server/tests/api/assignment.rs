@@ -132,6 +132,14 @@ async fn cases_are_handed_off_with_a_note_and_auto_assigned(app: TestApp) {
     let second = app.file(&app.agent, police_case("two")).await;
     assert_eq!(second["assignee"], "ben@example.com");
 
+    // The second case, about the same account, was linked to the first,
+    // which moved its version on.
+    let first: Value = app
+        .get("/api/v1/escalations/ESC-1", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
     let handed = app
         .request(
             Method::POST,

@@ -5,6 +5,7 @@
 mod assignment;
 mod consults;
 mod helpers;
+mod links;
 mod routing;
 
 mod deadlines;

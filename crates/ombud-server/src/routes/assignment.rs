@@ -14,28 +14,44 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal, etag};
-use crate::routes::settings::{decode, not_found, put_setting, with_etag};
+use crate::routes::documents::{
+    Document, codes, decode, get_response, list, list_response, put_response, with_etag,
+};
 
-async fn queues(state: &AppState) -> ApiResult<Vec<Queue>> {
-    state
-        .stores
-        .settings
-        .list(SettingKind::Queue)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
+impl Document for Queue {
+    const KIND: SettingKind = SettingKind::Queue;
+
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    async fn check(&mut self, _: &AppState) -> ApiResult<()> {
+        Ok(self.validate()?)
+    }
 }
 
-async fn agents(state: &AppState) -> ApiResult<Vec<AgentProfile>> {
-    state
-        .stores
-        .settings
-        .list(SettingKind::Agent)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
+impl Document for AgentProfile {
+    const KIND: SettingKind = SettingKind::Agent;
+    const CODE_FIELD: &'static str = "email";
+
+    fn code(&self) -> &str {
+        &self.email
+    }
+
+    async fn check(&mut self, state: &AppState) -> ApiResult<()> {
+        let queues = codes(state, SettingKind::Queue).await?;
+        let queues: Vec<&str> = queues.iter().map(String::as_str).collect();
+        self.validate(&queues)?;
+        let users = state.stores.directory.list_users().await?;
+        if !users.iter().any(|u| u.email == self.email) {
+            return Err(ApiError::field(
+                "validation_failed",
+                "email",
+                format!("there is no user {:?}", self.email),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// List queues.
@@ -45,7 +61,7 @@ pub async fn list_queues(
     principal: Principal,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    Ok(AxumJson(queues(&state).await?).into_response())
+    list_response::<Queue>(&state).await
 }
 
 /// Create or replace a queue (with `If-Match`, only that version).
@@ -60,20 +76,7 @@ pub async fn put_queue(
     Json(queue): Json<Queue>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    if queue.code != code {
-        return Err(ApiError::field(
-            "validation_failed",
-            "code",
-            format!(
-                "the body's code {:?} differs from the path's {code:?}",
-                queue.code
-            ),
-        ));
-    }
-    queue.validate()?;
-    let body = serde_json::to_value(&queue).map_err(ApiError::internal)?;
-    let (status, stored) = put_setting(&state, SettingKind::Queue, &code, body, if_match).await?;
-    Ok(with_etag(status, stored.version, queue))
+    put_response(&state, &code, if_match, queue).await
 }
 
 /// List agent profiles.
@@ -83,7 +86,7 @@ pub async fn list_agents(
     principal: Principal,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    Ok(AxumJson(agents(&state).await?).into_response())
+    list_response::<AgentProfile>(&state).await
 }
 
 /// Read an agent profile.
@@ -95,14 +98,7 @@ pub async fn get_agent(
     Path(email): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let stored = state
-        .stores
-        .settings
-        .get(SettingKind::Agent, &email)
-        .await
-        .map_err(not_found(SettingKind::Agent, &email))?;
-    let agent: AgentProfile = decode(&stored)?;
-    Ok(with_etag(StatusCode::OK, stored.version, agent))
+    get_response::<AgentProfile>(&state, &email).await
 }
 
 /// Create or replace an agent profile: skills, capacity, absence.
@@ -117,36 +113,7 @@ pub async fn put_agent(
     Json(agent): Json<AgentProfile>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    if agent.email != email {
-        return Err(ApiError::field(
-            "validation_failed",
-            "email",
-            format!(
-                "the body's email {:?} differs from the path's {email:?}",
-                agent.email
-            ),
-        ));
-    }
-    let known: Vec<String> = queues(&state).await?.into_iter().map(|q| q.code).collect();
-    let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    agent.validate(&known)?;
-    if !state
-        .stores
-        .directory
-        .list_users()
-        .await?
-        .iter()
-        .any(|u| u.email == agent.email)
-    {
-        return Err(ApiError::field(
-            "validation_failed",
-            "email",
-            format!("there is no user {email:?}"),
-        ));
-    }
-    let body = serde_json::to_value(&agent).map_err(ApiError::internal)?;
-    let (status, stored) = put_setting(&state, SettingKind::Agent, &email, body, if_match).await?;
-    Ok(with_etag(status, stored.version, agent))
+    put_response(&state, &email, if_match, agent).await
 }
 
 /// How many open escalations `email` holds.
@@ -308,7 +275,7 @@ pub async fn auto_assign(state: &AppState, escalation: Escalation) -> ApiResult<
     let Some(queue) = &escalation.queue else {
         return Ok(escalation);
     };
-    if !queues(state)
+    if !list::<Queue>(state)
         .await?
         .iter()
         .any(|q| &q.code == queue && q.auto_assign)
@@ -316,7 +283,7 @@ pub async fn auto_assign(state: &AppState, escalation: Escalation) -> ApiResult<
         return Ok(escalation);
     }
     let mut loads = Vec::new();
-    for agent in agents(state).await? {
+    for agent in list::<AgentProfile>(state).await? {
         let open = open_cases(state, &agent.email).await?;
         loads.push((agent, open));
     }

@@ -2,6 +2,7 @@
 
 pub mod assignment;
 pub mod consults;
+mod documents;
 pub mod escalations;
 pub mod links;
 pub mod partners;

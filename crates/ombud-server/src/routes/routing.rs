@@ -3,7 +3,7 @@
 
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+
 use axum::response::{IntoResponse, Response};
 use ombud_domain::routing::{Action, FiredRule, PriorityScore, RoutingRule};
 use ombud_domain::sla::EscalationClock;
@@ -15,8 +15,37 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal};
+use crate::routes::documents::{
+    Document, codes, delete_response, get_response, list, put_response,
+};
 use crate::routes::escalations::check_reference;
-use crate::routes::settings::{self, decode, not_found, put_setting, routing_rules, with_etag};
+use crate::routes::settings;
+
+impl Document for RoutingRule {
+    const KIND: SettingKind = SettingKind::RoutingRule;
+
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    async fn check(&mut self, state: &AppState) -> ApiResult<()> {
+        let policies = codes(state, SettingKind::SlaPolicy).await?;
+        let policies: Vec<&str> = policies.iter().map(String::as_str).collect();
+        self.validate(&policies)?;
+        for (index, action) in self.then.iter().enumerate() {
+            if let Action::RequireConsult { function, .. } = action {
+                check_reference(
+                    state,
+                    RefKind::ConsultFunction,
+                    &format!("then[{index}].require_consult.function"),
+                    function,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// List routing rules in the order they run.
 #[utoipa::path(get, path = "/routing-rules", tag = "routing",
@@ -26,7 +55,7 @@ pub async fn list_routing_rules(
     principal: Principal,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let mut rules = routing_rules(&state).await?;
+    let mut rules = list::<RoutingRule>(&state).await?;
     rules.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
     Ok(AxumJson(rules).into_response())
 }
@@ -40,14 +69,7 @@ pub async fn get_routing_rule(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let stored = state
-        .stores
-        .settings
-        .get(SettingKind::RoutingRule, &code)
-        .await
-        .map_err(not_found(SettingKind::RoutingRule, &code))?;
-    let rule: RoutingRule = decode(&stored)?;
-    Ok(with_etag(StatusCode::OK, stored.version, rule))
+    get_response::<RoutingRule>(&state, &code).await
 }
 
 /// Create or replace a routing rule (with `If-Match`, only that version).
@@ -63,38 +85,7 @@ pub async fn put_routing_rule(
     Json(rule): Json<RoutingRule>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    if rule.code != code {
-        return Err(ApiError::field(
-            "validation_failed",
-            "code",
-            format!(
-                "the body's code {:?} differs from the path's {code:?}",
-                rule.code
-            ),
-        ));
-    }
-    let policies: Vec<String> = settings::policies(&state)
-        .await?
-        .into_iter()
-        .map(|p| p.code)
-        .collect();
-    let policies: Vec<&str> = policies.iter().map(String::as_str).collect();
-    rule.validate(&policies)?;
-    for (index, action) in rule.then.iter().enumerate() {
-        if let Action::RequireConsult { function, .. } = action {
-            check_reference(
-                &state,
-                RefKind::ConsultFunction,
-                &format!("then[{index}].require_consult.function"),
-                function,
-            )
-            .await?;
-        }
-    }
-    let body = serde_json::to_value(&rule).map_err(ApiError::internal)?;
-    let (status, stored) =
-        put_setting(&state, SettingKind::RoutingRule, &code, body, if_match).await?;
-    Ok(with_etag(status, stored.version, rule))
+    put_response(&state, &code, if_match, rule).await
 }
 
 /// Delete a routing rule.
@@ -106,13 +97,7 @@ pub async fn delete_routing_rule(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    state
-        .stores
-        .settings
-        .delete(SettingKind::RoutingRule, &code)
-        .await
-        .map_err(not_found(SettingKind::RoutingRule, &code))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_response(&state, SettingKind::RoutingRule, &code).await
 }
 
 /// What to dry-run the rules on: an existing escalation's key, or a draft

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec, Target};
 use ombud_domain::regulatory::RegulatoryRule;
@@ -17,13 +17,17 @@ use ombud_domain::sla::{
 };
 use ombud_domain::validation::Collector;
 use ombud_domain::{EscalationDraft, Partner};
-use ombud_store::{Expect, Setting, SettingKind, StoreError};
+use ombud_store::{SettingKind, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{IfMatch, Json, Principal, etag};
+use crate::extract::{IfMatch, Json, Principal};
+use crate::routes::documents::{
+    Document, codes, decode, delete_response, get_response, list, list_response, not_found,
+    put_response, put_setting, with_etag,
+};
 
 /// A business calendar under its code.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -45,81 +49,34 @@ pub struct RegulationView {
     pub needs_legal_review: bool,
 }
 
-pub(crate) fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag(version)).expect("digits are a valid header"),
-    );
-    (status, headers, AxumJson(body)).into_response()
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(setting: &Setting) -> ApiResult<T> {
-    serde_json::from_value(setting.body.clone()).map_err(|e| {
-        ApiError::internal(format!(
-            "stored setting {:?} no longer decodes: {e}",
-            setting.code
-        ))
-    })
-}
-
-pub(crate) fn not_found(kind: SettingKind, code: &str) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::not_found(format!("{} {code:?}", kind.as_str())),
-        other => other.into(),
-    }
-}
-
-/// Stores a validated setting: replaces the version in `If-Match` when
-/// given, else creates or replaces. Answers 201 when created.
-pub(crate) async fn put_setting(
-    state: &AppState,
-    kind: SettingKind,
-    code: &str,
-    body: serde_json::Value,
-    if_match: IfMatch,
-) -> ApiResult<(StatusCode, Setting)> {
-    let expect = if_match.0.map_or(Expect::Any, Expect::Version);
-    let stored = state
-        .stores
-        .settings
-        .put(kind, code, &body, expect, state.clock.now())
-        .await
-        .map_err(not_found(kind, code))?;
-    let status = if stored.version == 1 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, stored))
-}
-
 fn check_code(code: &str) -> ApiResult<()> {
     let mut errors = Collector::default();
     errors.check(ombud_domain::validation::code("code", code));
     Ok(errors.finish()?)
 }
 
-async fn calendar_codes(state: &AppState) -> ApiResult<Vec<String>> {
-    Ok(state
-        .stores
-        .settings
-        .list(SettingKind::Calendar)
-        .await?
-        .into_iter()
-        .map(|s| s.code)
-        .collect())
-}
+impl Document for SlaPolicy {
+    const KIND: SettingKind = SettingKind::SlaPolicy;
 
-pub(crate) async fn policies(state: &AppState) -> ApiResult<Vec<SlaPolicy>> {
-    state
-        .stores
-        .settings
-        .list(SettingKind::SlaPolicy)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    async fn check(&mut self, state: &AppState) -> ApiResult<()> {
+        let calendars = codes(state, SettingKind::Calendar).await?;
+        let calendars: Vec<&str> = calendars.iter().map(String::as_str).collect();
+        self.validate(&calendars)?;
+        if let Some(slug) = &self.partner
+            && let Err(StoreError::NotFound) = state.stores.directory.get_partner(slug).await
+        {
+            return Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                format!("unknown partner {slug:?}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// List business calendars.
@@ -202,7 +159,7 @@ pub async fn delete_calendar(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    let users: Vec<String> = policies(&state)
+    let users: Vec<String> = list::<SlaPolicy>(&state)
         .await?
         .into_iter()
         .filter(|p| p.calendar.as_deref() == Some(code.as_str()))
@@ -217,13 +174,7 @@ pub async fn delete_calendar(
             ),
         ));
     }
-    state
-        .stores
-        .settings
-        .delete(SettingKind::Calendar, &code)
-        .await
-        .map_err(not_found(SettingKind::Calendar, &code))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_response(&state, SettingKind::Calendar, &code).await
 }
 
 /// List SLA policies.
@@ -234,7 +185,7 @@ pub async fn list_sla_policies(
     principal: Principal,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    Ok(AxumJson(policies(&state).await?).into_response())
+    list_response::<SlaPolicy>(&state).await
 }
 
 /// Read an SLA policy.
@@ -246,14 +197,7 @@ pub async fn get_sla_policy(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let stored = state
-        .stores
-        .settings
-        .get(SettingKind::SlaPolicy, &code)
-        .await
-        .map_err(not_found(SettingKind::SlaPolicy, &code))?;
-    let policy: SlaPolicy = decode(&stored)?;
-    Ok(with_etag(StatusCode::OK, stored.version, policy))
+    get_response::<SlaPolicy>(&state, &code).await
 }
 
 /// Create or replace an SLA policy (with `If-Match`, only that version).
@@ -269,32 +213,7 @@ pub async fn put_sla_policy(
     Json(policy): Json<SlaPolicy>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    if policy.code != code {
-        return Err(ApiError::field(
-            "validation_failed",
-            "code",
-            format!(
-                "the body's code {:?} differs from the path's {code:?}",
-                policy.code
-            ),
-        ));
-    }
-    let calendars = calendar_codes(&state).await?;
-    let calendars: Vec<&str> = calendars.iter().map(String::as_str).collect();
-    policy.validate(&calendars)?;
-    if let Some(slug) = &policy.partner
-        && let Err(StoreError::NotFound) = state.stores.directory.get_partner(slug).await
-    {
-        return Err(ApiError::field(
-            "validation_failed",
-            "partner",
-            format!("unknown partner {slug:?}"),
-        ));
-    }
-    let body = serde_json::to_value(&policy).map_err(ApiError::internal)?;
-    let (status, stored) =
-        put_setting(&state, SettingKind::SlaPolicy, &code, body, if_match).await?;
-    Ok(with_etag(status, stored.version, policy))
+    put_response(&state, &code, if_match, policy).await
 }
 
 /// Delete an SLA policy; escalations keep the clocks it started.
@@ -306,7 +225,7 @@ pub async fn delete_sla_policy(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    let users: Vec<String> = routing_rules(&state)
+    let users: Vec<String> = list::<RoutingRule>(&state)
         .await?
         .into_iter()
         .filter(|rule| {
@@ -325,13 +244,7 @@ pub async fn delete_sla_policy(
             ),
         ));
     }
-    state
-        .stores
-        .settings
-        .delete(SettingKind::SlaPolicy, &code)
-        .await
-        .map_err(not_found(SettingKind::SlaPolicy, &code))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_response(&state, SettingKind::SlaPolicy, &code).await
 }
 
 async fn regulation_settings(state: &AppState) -> ApiResult<BTreeMap<String, RegulationSetting>> {
@@ -405,17 +318,6 @@ pub async fn put_regulation(
     ))
 }
 
-pub(crate) async fn routing_rules(state: &AppState) -> ApiResult<Vec<RoutingRule>> {
-    state
-        .stores
-        .settings
-        .list(SettingKind::RoutingRule)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
-}
-
 /// Everything intake decides from the settings, applied to `draft`: the
 /// priority score, the routing rules (queue, priority, tags, risk flags,
 /// SLA policy) and the clocks.
@@ -424,7 +326,7 @@ pub async fn prepare_intake(
     draft: &mut EscalationDraft,
     partner: &Partner,
 ) -> ApiResult<RoutingOutcome> {
-    let policies = policies(state).await?;
+    let policies = list::<SlaPolicy>(state).await?;
     let calendars = state
         .stores
         .settings
@@ -438,7 +340,7 @@ pub async fn prepare_intake(
         })
         .collect::<ApiResult<BTreeMap<_, _>>>()?;
     let regulation_settings = regulation_settings(state).await?;
-    let rules = routing_rules(state).await?;
+    let rules = list::<RoutingRule>(state).await?;
     let clocks = |draft: &EscalationDraft, forced_policy: Option<&str>| {
         let facts = EscalationFacts {
             partner: partner.slug.as_str(),

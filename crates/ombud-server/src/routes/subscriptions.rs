@@ -3,7 +3,7 @@
 
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::webhook::WebhookSubscription;
@@ -12,13 +12,38 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal};
-use crate::routes::settings::{decode, not_found, put_setting, with_etag};
+use crate::routes::documents::{
+    Document, decode, delete_response, list_response, not_found, put_response,
+};
 
-fn without_secret(mut subscription: WebhookSubscription) -> WebhookSubscription {
-    subscription.secret.clear();
-    subscription
+impl Document for WebhookSubscription {
+    const KIND: SettingKind = SettingKind::Webhook;
+
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// A write without a secret keeps the stored one.
+    async fn check(&mut self, state: &AppState) -> ApiResult<()> {
+        if self.secret.is_empty() {
+            match state.stores.settings.get(Self::KIND, &self.code).await {
+                Ok(stored) => {
+                    let current: WebhookSubscription = decode(&stored)?;
+                    self.secret = current.secret;
+                }
+                Err(StoreError::NotFound) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(self.validate()?)
+    }
+
+    fn public(mut self) -> Self {
+        self.secret.clear();
+        self
+    }
 }
 
 /// List webhook subscriptions (secrets are never shown).
@@ -29,15 +54,7 @@ pub async fn list_webhooks(
     principal: Principal,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    let subscriptions = state
-        .stores
-        .settings
-        .list(SettingKind::Webhook)
-        .await?
-        .iter()
-        .map(|s| decode(s).map(without_secret))
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(AxumJson(subscriptions).into_response())
+    list_response::<WebhookSubscription>(&state).await
 }
 
 /// Create or replace a subscription; leave `secret` out to keep the current one.
@@ -50,37 +67,10 @@ pub async fn put_webhook(
     principal: Principal,
     Path(code): Path<String>,
     if_match: IfMatch,
-    Json(mut subscription): Json<WebhookSubscription>,
+    Json(subscription): Json<WebhookSubscription>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    if subscription.code != code {
-        return Err(ApiError::field(
-            "validation_failed",
-            "code",
-            format!(
-                "the body's code {:?} differs from the path's {code:?}",
-                subscription.code
-            ),
-        ));
-    }
-    if subscription.secret.is_empty() {
-        match state.stores.settings.get(SettingKind::Webhook, &code).await {
-            Ok(stored) => {
-                let current: WebhookSubscription = decode(&stored)?;
-                subscription.secret = current.secret;
-            }
-            Err(StoreError::NotFound) => {}
-            Err(other) => return Err(other.into()),
-        }
-    }
-    subscription.validate()?;
-    let body = serde_json::to_value(&subscription).map_err(ApiError::internal)?;
-    let (status, stored) = put_setting(&state, SettingKind::Webhook, &code, body, if_match).await?;
-    Ok(with_etag(
-        status,
-        stored.version,
-        without_secret(subscription),
-    ))
+    put_response(&state, &code, if_match, subscription).await
 }
 
 /// Delete a subscription; its pending deliveries are given up.
@@ -92,13 +82,7 @@ pub async fn delete_webhook(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    state
-        .stores
-        .settings
-        .delete(SettingKind::Webhook, &code)
-        .await
-        .map_err(not_found(SettingKind::Webhook, &code))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    delete_response(&state, SettingKind::Webhook, &code).await
 }
 
 /// One delivery in the log.

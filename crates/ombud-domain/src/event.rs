@@ -27,10 +27,14 @@ pub enum EventKind {
     ConsultRequested,
     ConsultAnswered,
     Linked,
+    /// An email to the partner, as sent.
+    MessageSent,
+    /// An email from the partner, threaded onto the escalation.
+    MessageReceived,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -45,6 +49,8 @@ impl EventKind {
         EventKind::ConsultRequested,
         EventKind::ConsultAnswered,
         EventKind::Linked,
+        EventKind::MessageSent,
+        EventKind::MessageReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +69,8 @@ impl EventKind {
             EventKind::ConsultRequested => "consult_requested",
             EventKind::ConsultAnswered => "consult_answered",
             EventKind::Linked => "linked",
+            EventKind::MessageSent => "message_sent",
+            EventKind::MessageReceived => "message_received",
         }
     }
 
@@ -107,7 +115,9 @@ impl NewEvent {
 
 fn searchable_text(kind: EventKind, data: &serde_json::Value) -> Option<&str> {
     match kind {
-        EventKind::CommentAdded => data.get("body").and_then(|b| b.as_str()),
+        EventKind::CommentAdded | EventKind::MessageSent | EventKind::MessageReceived => {
+            data.get("body").and_then(|b| b.as_str())
+        }
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ pub mod regulatory;
 pub mod routing;
 pub mod sla;
 pub mod subject;
+pub mod template;
 pub mod validation;
 pub mod webhook;
 

@@ -23,6 +23,11 @@ const CODES: &[(&str, u16, &str)] = &[
     ("invalid_transition", 409, "Transition not allowed"),
     ("consults_open", 409, "Required consults are still open"),
     (
+        "mail_not_configured",
+        409,
+        "Outbound email is not configured",
+    ),
+    (
         "idempotency_in_progress",
         409,
         "A request with this Idempotency-Key is still running",
@@ -31,6 +36,11 @@ const CODES: &[(&str, u16, &str)] = &[
     ("payload_too_large", 413, "Payload too large"),
     ("unsupported_media_type", 415, "Unsupported media type"),
     ("validation_failed", 422, "Validation failed"),
+    (
+        "mail_failed",
+        502,
+        "The mail relay did not accept the message",
+    ),
     (
         "media_type_mismatch",
         422,

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod mail;
 mod metrics;
 mod middleware;
 pub mod routes;
@@ -37,7 +38,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, consults, escalations, links, partners, reference, routing, settings,
+    assignment, consults, escalations, links, messages, partners, reference, routing, settings,
     subscriptions, system,
 };
 
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     /// How long one request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Where outbound email goes; `None`: Ombud sends none.
+    pub mail: Option<mail::MailConfig>,
     /// Whether `serve` runs the background workers (clock alerts, webhooks,
     /// idempotency-key purge). Tests that drive them by hand turn them off.
     pub background_workers: bool,
@@ -62,6 +65,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 25 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             background_workers: true,
+            mail: None,
         }
     }
 }
@@ -93,7 +97,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "links"), (name = "webhooks"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -180,6 +184,10 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(subscriptions::list_deliveries))
         .routes(routes!(links::link_escalations))
         .routes(routes!(links::merge_escalation))
+        .routes(routes!(messages::list_templates))
+        .routes(routes!(messages::put_template, messages::delete_template))
+        .routes(routes!(messages::preview_message))
+        .routes(routes!(messages::send_message))
         .routes(routes!(system::me))
         .merge(uploads)
 }

@@ -25,10 +25,12 @@ pub enum SettingKind {
     Agent,
     /// `ombud_domain::webhook::WebhookSubscription`, by subscription code.
     Webhook,
+    /// `ombud_domain::template::Template`, by template code.
+    Template,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 7] = [
+    pub const ALL: [SettingKind; 8] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -36,6 +38,7 @@ impl SettingKind {
         SettingKind::Queue,
         SettingKind::Agent,
         SettingKind::Webhook,
+        SettingKind::Template,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -51,6 +54,7 @@ impl SettingKind {
             SettingKind::Queue => "queue",
             SettingKind::Agent => "agent",
             SettingKind::Webhook => "webhook",
+            SettingKind::Template => "template",
         }
     }
 }

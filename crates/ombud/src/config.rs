@@ -46,6 +46,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest evidence upload accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// The SMTP relay for outbound email, `smtp://host:port`; none: no email.
+    pub smtp_url: Option<String>,
+    /// The From address of outbound email.
+    pub mail_from: Option<String>,
 }
 
 impl Default for Config {
@@ -58,6 +62,8 @@ impl Default for Config {
             log: "info".into(),
             max_body_bytes: server.max_body_bytes,
             max_upload_bytes: server.max_upload_bytes,
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }
@@ -105,6 +111,12 @@ impl Config {
         if let Some(v) = vars("OMBUD_LOG") {
             config.log = v;
         }
+        if let Some(v) = vars("OMBUD_SMTP_URL").filter(|v| !v.is_empty()) {
+            config.smtp_url = Some(v);
+        }
+        if let Some(v) = vars("OMBUD_MAIL_FROM").filter(|v| !v.is_empty()) {
+            config.mail_from = Some(v);
+        }
         for (name, slot) in [
             ("OMBUD_MAX_BODY_BYTES", &mut config.max_body_bytes),
             ("OMBUD_MAX_UPLOAD_BYTES", &mut config.max_upload_bytes),
@@ -133,12 +145,21 @@ impl Config {
         toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 
-    pub fn server(&self) -> ombud_server::ServerConfig {
-        ombud_server::ServerConfig {
+    pub fn server(&self) -> anyhow::Result<ombud_server::ServerConfig> {
+        let mail = match (&self.smtp_url, &self.mail_from) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some(
+                ombud_server::mail::MailConfig::from_url(url, from)
+                    .map_err(|e| anyhow::anyhow!("smtp_url / mail_from: {e}"))?,
+            ),
+            _ => anyhow::bail!("set both smtp_url and mail_from to send email, or neither"),
+        };
+        Ok(ombud_server::ServerConfig {
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
+            mail,
             ..Default::default()
-        }
+        })
     }
 
     pub fn is_postgres(&self) -> bool {

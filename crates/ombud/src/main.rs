@@ -349,7 +349,7 @@ async fn serve(stores: Stores, clock: Arc<dyn Clock>, config: &Config) -> anyhow
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, backend = stores.maintenance.backend_name(), "serving");
-    let state = ombud_server::AppState::new(stores, clock, config.server());
+    let state = ombud_server::AppState::new(stores, clock, config.server()?);
     ombud_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving")

@@ -191,6 +191,7 @@ pub async fn create_escalation(
         .await?;
     crate::routes::links::link_back(&state, &escalation, &Actor::system()).await?;
     let escalation = crate::routes::assignment::auto_assign(&state, escalation).await?;
+    let escalation = crate::mail::acknowledge(&state, escalation, &reporter).await;
     Ok(escalation_response(
         StatusCode::CREATED,
         escalation,

@@ -2,9 +2,10 @@
 
 pub mod assignment;
 pub mod consults;
-mod documents;
+pub(crate) mod documents;
 pub mod escalations;
 pub mod links;
+pub mod messages;
 pub mod partners;
 pub mod reference;
 pub mod routing;

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The server's clock, which tests move.
     pub clock: Arc<ManualClock>,
+    /// Where the server's outbound email goes.
+    pub smtp: crate::smtp::SmtpSink,
     /// admin, agent, partner of jp-police, partner of th-ministry
     pub admin: String,
     pub agent: String,
@@ -117,7 +119,13 @@ impl TestApp {
         let agent = token(Role::Agent, None, "agent").await;
         let police = token(Role::Partner, Some("jp-police"), "police portal").await;
         let ministry = token(Role::Partner, Some("th-ministry"), "ministry portal").await;
+        let smtp = crate::smtp::SmtpSink::start().await;
         let config = ServerConfig {
+            mail: Some(ombud_server::mail::MailConfig {
+                relay_host: "127.0.0.1".into(),
+                relay_port: smtp.port,
+                from: "escalations@ombud.test".into(),
+            }),
             max_body_bytes: MAX_BODY,
             max_upload_bytes: MAX_UPLOAD,
             // Tests move the clock and run the workers themselves.
@@ -139,6 +147,7 @@ impl TestApp {
             stores,
             state,
             clock,
+            smtp,
             admin,
             agent,
             police,

@@ -6,6 +6,7 @@ mod assignment;
 mod consults;
 mod helpers;
 mod links;
+mod messages;
 mod routing;
 
 mod deadlines;
@@ -13,4 +14,5 @@ mod errors;
 mod escalations;
 mod scoping;
 mod setup;
+mod smtp;
 mod webhooks;

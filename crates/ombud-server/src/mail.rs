@@ -1,0 +1,153 @@
+//! Outbound email: hands messages to an SMTP relay (typically the local
+//! MTA, which relays onward with TLS), and the automatic acknowledgement on
+//! intake.
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use ombud_domain::template::{Message, Template};
+use ombud_domain::{Actor, Escalation, Partner};
+use ombud_store::SettingKind;
+
+use crate::AppState;
+use crate::routes::documents::decode;
+
+/// Where mail goes out, and whom it is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The SMTP relay's host and port (plain SMTP: a relay on the host or
+    /// the private network).
+    pub relay_host: String,
+    pub relay_port: u16,
+    /// The From address, e.g. `escalations@platform.example`.
+    pub from: String,
+}
+
+impl MailConfig {
+    /// Parses `smtp://host:port`.
+    pub fn from_url(url: &str, from: &str) -> Result<MailConfig, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
+        if parsed.scheme() != "smtp" {
+            return Err(format!("{url:?}: use smtp://host:port"));
+        }
+        let relay_host = parsed
+            .host_str()
+            .ok_or_else(|| format!("{url:?} names no host"))?;
+        from.parse::<Mailbox>()
+            .map_err(|e| format!("mail_from {from:?}: {e}"))?;
+        Ok(MailConfig {
+            relay_host: relay_host.to_string(),
+            relay_port: parsed.port().unwrap_or(25),
+            from: from.to_string(),
+        })
+    }
+
+    fn domain(&self) -> &str {
+        self.from
+            .rsplit_once('@')
+            .map_or("ombud.invalid", |(_, d)| d.trim_end_matches('>'))
+    }
+
+    /// A Message-ID that carries the escalation key, so replies thread back
+    /// even when the subject was changed.
+    pub fn message_id(&self, escalation: &Escalation) -> String {
+        format!(
+            "<{}.{}@{}>",
+            escalation.key.to_string().to_lowercase(),
+            uuid::Uuid::new_v4().simple(),
+            self.domain()
+        )
+    }
+
+    /// Sends one plain-text message.
+    pub async fn send(&self, message: &Message) -> Result<(), String> {
+        let mut builder = lettre::Message::builder()
+            .from(self.from.parse().map_err(|e| format!("from: {e}"))?)
+            .subject(&message.subject)
+            .message_id(Some(message.message_id.clone()))
+            .header(ContentType::TEXT_PLAIN);
+        for to in &message.to {
+            builder = builder.to(to.parse().map_err(|e| format!("to {to:?}: {e}"))?);
+        }
+        let email = builder
+            .body(message.body.clone())
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.relay_host)
+            .port(self.relay_port)
+            .build()
+            .send(email)
+            .await
+            .map_err(|e| format!("the relay refused or failed: {e}"))?;
+        Ok(())
+    }
+}
+
+/// The message `template` makes for `escalation`, to the partner's contacts.
+pub fn compose(
+    config: &MailConfig,
+    template: &Template,
+    escalation: &Escalation,
+    partner: &Partner,
+) -> Message {
+    let rendered = template.render(escalation, &partner.name, partner.language.as_str());
+    let key = escalation.key.to_string();
+    let subject = if rendered.subject.contains(&key) {
+        rendered.subject
+    } else {
+        format!("[{key}] {}", rendered.subject)
+    };
+    Message {
+        from: config.from.clone(),
+        to: partner.contacts.iter().map(|c| c.email.clone()).collect(),
+        subject,
+        body: rendered.body,
+        message_id: config.message_id(escalation),
+    }
+}
+
+/// Sends the `acknowledgement` template to the partner's contacts when mail,
+/// the template and contacts all exist; records it in the timeline. A
+/// failure is logged: the escalation stands either way.
+pub async fn acknowledge(
+    state: &AppState,
+    escalation: Escalation,
+    partner: &Partner,
+) -> Escalation {
+    let Some(config) = &state.config.mail else {
+        return escalation;
+    };
+    if partner.contacts.is_empty() {
+        return escalation;
+    }
+    let template: Template = match state
+        .stores
+        .settings
+        .get(SettingKind::Template, "acknowledgement")
+        .await
+    {
+        Ok(stored) => match decode(&stored) {
+            Ok(template) => template,
+            Err(_) => return escalation,
+        },
+        Err(_) => return escalation,
+    };
+    let message = compose(config, &template, &escalation, partner);
+    if let Err(error) = config.send(&message).await {
+        tracing::warn!(key = %escalation.key, %error, "could not send the acknowledgement");
+        return escalation;
+    }
+    let (next, event) =
+        escalation.record_message_sent(&message, &Actor::system(), state.clock.now());
+    match state
+        .stores
+        .escalations
+        .save(&next, escalation.version, &[event])
+        .await
+    {
+        Ok(()) => next,
+        Err(error) => {
+            tracing::warn!(key = %escalation.key, %error, "sent the acknowledgement but could not record it");
+            escalation
+        }
+    }
+}

@@ -181,6 +181,31 @@ impl Escalation {
     }
 }
 
+impl Escalation {
+    /// Archives an email from the partner, threaded onto this escalation.
+    pub fn record_message_received(
+        &self,
+        from: &str,
+        subject: &str,
+        body: &str,
+        message_id: &str,
+        actor: &crate::actor::Actor,
+        at: jiff::Timestamp,
+    ) -> (Escalation, crate::event::NewEvent) {
+        let mut next = self.clone();
+        next.updated_at = at.max(next.updated_at);
+        next.version += 1;
+        let event = crate::event::NewEvent::new(
+            crate::event::EventKind::MessageReceived,
+            crate::escalation::Visibility::Partner,
+            actor,
+            at,
+            serde_json::json!({"from": from, "subject": subject, "body": body, "message_id": message_id}),
+        );
+        (next, event)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ const CODES: &[(&str, u16, &str)] = &[
     ("payload_too_large", 413, "Payload too large"),
     ("unsupported_media_type", 415, "Unsupported media type"),
     ("validation_failed", 422, "Validation failed"),
+    ("unknown_sender", 422, "The sender is not a partner contact"),
     (
         "mail_failed",
         502,

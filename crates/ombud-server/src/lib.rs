@@ -38,8 +38,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, consults, escalations, links, messages, partners, reference, routing, settings,
-    subscriptions, system,
+    assignment, consults, escalations, inbound, links, messages, partners, reference, routing,
+    settings, subscriptions, system,
 };
 
 /// Limits and settings the server runs with.
@@ -115,8 +115,10 @@ impl Modify for BearerAuth {
 
 /// The API routes with their OpenAPI description.
 fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
+    // Routes that take files: evidence uploads and raw inbound email.
     let uploads = OpenApiRouter::new()
         .routes(routes!(escalations::upload_evidence))
+        .routes(routes!(inbound::receive_mail))
         .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod mailgate;
 mod transfer;
 
 use std::io::IsTerminal;
@@ -74,6 +75,8 @@ enum Command {
     Config,
     /// Measure throughput and latency over HTTP against a child server.
     Bench(bench::BenchArgs),
+    /// Post one email read on stdin to the server (for an MTA pipe).
+    Mailgate(mailgate::MailgateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +142,10 @@ fn main() -> anyhow::Result<()> {
         print!("{}", Config::default_toml());
         return Ok(());
     }
+    if let Command::Mailgate(args) = cli.command {
+        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+        std::process::exit(i32::from(runtime.block_on(mailgate::run(args))));
+    }
     init_tracing(&config)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run(cli.command, config))
@@ -174,7 +181,9 @@ async fn open_store(config: &Config) -> anyhow::Result<Stores> {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
-        Command::Config => unreachable!("handled before the runtime starts"),
+        Command::Config | Command::Mailgate(_) => {
+            unreachable!("handled before the runtime starts")
+        }
         Command::Bench(args) => bench::run(args, &config).await,
         Command::Serve => serve(open_store(&config).await?, clock, &config).await,
         Command::Demo { count, no_serve } => {

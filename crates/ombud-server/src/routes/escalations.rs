@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::{
-    Actor, Escalation, EscalationKey, EscalationPatch, Evidence, NewEscalation, NewEvent,
-    NewSubject, Priority, RefKind, Status, StoredEvent, Visibility,
+    Actor, Escalation, EscalationDraft, EscalationKey, EscalationPatch, Evidence, NewEscalation,
+    NewEvent, NewSubject, Partner, Priority, RefKind, Status, StoredEvent, Visibility,
 };
 use ombud_store::{Cursor, EscalationFilter, Scope, SortDirection, SortField, StoreError};
 use serde::{Deserialize, Serialize};
@@ -181,22 +181,39 @@ pub async fn create_escalation(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut draft = draft;
-    settings::prepare_intake(&state, &mut draft, &reporter).await?;
-    crate::routes::links::detect_duplicates(&state, &mut draft).await?;
-    let escalation = state
-        .stores
-        .escalations
-        .create(draft, &principal.actor(), state.clock.now())
-        .await?;
-    crate::routes::links::link_back(&state, &escalation, &Actor::system()).await?;
-    let escalation = crate::routes::assignment::auto_assign(&state, escalation).await?;
-    let escalation = crate::mail::acknowledge(&state, escalation, &reporter).await;
+    let escalation = intake(&state, draft, &reporter, &principal.actor(), true).await?;
     Ok(escalation_response(
         StatusCode::CREATED,
         escalation,
         &principal,
     ))
+}
+
+/// Everything a new escalation goes through after validation, whatever
+/// channel it came by: score, routing and clocks, duplicate detection, the
+/// store's create, links back to the duplicates, auto-assignment, and (when
+/// `acknowledge`) the acknowledgement email.
+pub(crate) async fn intake(
+    state: &AppState,
+    mut draft: EscalationDraft,
+    reporter: &Partner,
+    actor: &Actor,
+    acknowledge: bool,
+) -> ApiResult<Escalation> {
+    settings::prepare_intake(state, &mut draft, reporter).await?;
+    crate::routes::links::detect_duplicates(state, &mut draft).await?;
+    let escalation = state
+        .stores
+        .escalations
+        .create(draft, actor, state.clock.now())
+        .await?;
+    crate::routes::links::link_back(state, &escalation, &Actor::system()).await?;
+    let escalation = crate::routes::assignment::auto_assign(state, escalation).await?;
+    Ok(if acknowledge {
+        crate::mail::acknowledge(state, escalation, reporter).await
+    } else {
+        escalation
+    })
 }
 
 /// Read one escalation.

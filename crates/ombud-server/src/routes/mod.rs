@@ -4,6 +4,7 @@ pub mod assignment;
 pub mod consults;
 pub(crate) mod documents;
 pub mod escalations;
+pub mod inbound;
 pub mod links;
 pub mod messages;
 pub mod partners;

@@ -5,6 +5,7 @@
 mod assignment;
 mod consults;
 mod helpers;
+mod inbound;
 mod links;
 mod messages;
 mod routing;

@@ -33,6 +33,37 @@ fn ombud_with(data: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[
     child.wait_with_output().expect("ombud output")
 }
 
+/// Waits up to about 20 s for a server on `addr` to answer `/healthz`.
+fn answers_health(addr: &str) -> bool {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut wait = std::time::Duration::from_millis(50);
+        for _ in 0..30 {
+            if client
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return true;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(1));
+        }
+        false
+    })
+}
+
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -253,12 +284,7 @@ fn backup_is_a_database_that_opens_with_the_same_data() {
 #[test]
 fn demo_seeds_many_languages_prints_credentials_and_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ombud"))
         .args(["demo", "--count", "200", "--addr", &addr, "--data"])
         .arg(dir.path())
@@ -267,24 +293,7 @@ fn demo_seeds_many_languages_prints_credentials_and_serves() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ready = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let mut wait = std::time::Duration::from_millis(50);
-        for _ in 0..30 {
-            if client
-                .get(format!("http://{addr}/healthz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return true;
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(std::time::Duration::from_secs(1));
-        }
-        false
-    });
+    let ready = answers_health(&addr);
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     assert!(ready, "the demo server never answered /healthz");
@@ -330,4 +339,59 @@ fn config_prints_a_default_that_loads_back() {
         &["--config", file.to_str().unwrap(), "migrate"],
     );
     assert!(migrated.status.success(), "{}", stderr(&migrated));
+}
+
+#[test]
+fn mailgate_tells_the_mta_to_bounce_retry_or_deliver() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = b"From: stranger@elsewhere.example\r\nSubject: hello\r\n\r\nHi\r\n";
+    // Nobody listening: try again later (EX_TEMPFAIL).
+    let nowhere = ombud_with(
+        dir.path(),
+        &[
+            "mailgate",
+            "--url",
+            &format!("http://{}", free_addr()),
+            "--token",
+            "x",
+        ],
+        &[],
+        Some(message),
+    );
+    assert_eq!(nowhere.status.code(), Some(75), "{}", stderr(&nowhere));
+
+    let token = stdout(&ombud(
+        dir.path(),
+        &["token", "create", "--role", "admin", "--name", "gate"],
+    ));
+    let addr = free_addr();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_ombud"))
+        .args(["serve", "--addr", &addr, "--data"])
+        .arg(dir.path())
+        .env("OMBUD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = answers_health(&addr);
+    let url = format!("http://{addr}");
+    let gate = |message: &[u8]| {
+        ombud_with(
+            dir.path(),
+            &["mailgate", "--url", &url, "--token", token.trim()],
+            &[],
+            Some(message),
+        )
+    };
+    let stranger = gate(message);
+    let bounce = gate(b"From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered\r\nContent-Type: multipart/report; boundary=r\r\n\r\n--r\r\n\r\nx\r\n--r--\r\n");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ready, "the server never answered /healthz");
+    // An unknown sender: bounce it (EX_NOUSER), saying why.
+    assert_eq!(stranger.status.code(), Some(67), "{}", stderr(&stranger));
+    assert!(stderr(&stranger).contains("stranger@elsewhere.example"));
+    // A bounce is taken and dropped.
+    assert_eq!(bounce.status.code(), Some(0), "{}", stderr(&bounce));
+    assert!(stdout(&bounce).starts_with("ignored"));
 }

@@ -1,6 +1,7 @@
 //! Ombud's domain: what an escalation is, how it may change, and the rules that
 //! hold whatever the storage or transport. Pure logic: no IO, no async, no SQL.
 
+pub mod accounting;
 pub mod actor;
 pub mod assignment;
 pub mod clock;

@@ -38,8 +38,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, consults, escalations, inbound, links, messages, partners, reference, routing,
-    settings, subscriptions, system,
+    assignment, clocks, consults, escalations, inbound, links, messages, partners, reference,
+    routing, settings, subscriptions, system,
 };
 
 /// Limits and settings the server runs with.
@@ -161,6 +161,7 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
             settings::put_sla_policy,
             settings::delete_sla_policy
         ))
+        .routes(routes!(clocks::clock_accounting))
         .routes(routes!(settings::list_regulations))
         .routes(routes!(settings::put_regulation))
         .routes(routes!(routing::list_routing_rules))

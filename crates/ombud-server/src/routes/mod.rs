@@ -1,6 +1,7 @@
 //! Handlers, one module per resource, named by verb.
 
 pub mod assignment;
+pub mod clocks;
 pub mod consults;
 pub(crate) mod documents;
 pub mod escalations;

@@ -10,7 +10,8 @@ on_both_backends!(
     a_partners_business_hours_policy_sets_its_clocks,
     regulations_start_legal_clocks_and_can_be_switched_off,
     bad_settings_are_refused_whole_and_change_nothing,
-    warnings_and_breaches_are_raised_once_when_due
+    warnings_and_breaches_are_raised_once_when_due,
+    clock_time_is_accounted_to_its_holders
 );
 
 fn tokyo_office() -> Value {
@@ -341,4 +342,37 @@ async fn warnings_and_breaches_are_raised_once_when_due(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(escalation["clocks"][0]["alerts_raised"], json!([75, 100]));
+}
+
+async fn clock_time_is_accounted_to_its_holders(app: TestApp) {
+    let policy = json!({"code": "default", "name": "Default", "basis": "calendar",
+        "targets": {"resolution": "PT24H"}});
+    app.put("/api/v1/sla-policies/default", &app.admin, &policy)
+        .await;
+    app.file(&app.agent, police_case("accounted")).await;
+    let at = |time: &str| app.clock.set(time.parse().unwrap());
+    at("2026-11-25T10:00:00Z");
+    let consult = json!({"function": "legal", "question": "May we disclose?"});
+    app.post("/api/v1/escalations/ESC-1/consults", &app.agent, &consult)
+        .await;
+    at("2026-11-25T10:45:00Z");
+    app.post(
+        "/api/v1/escalations/ESC-1/consults/1/answer",
+        &app.agent,
+        &json!({"verdict": "advise", "note": "Only the subscriber name"}),
+    )
+    .await;
+    at("2026-11-25T11:00:00Z");
+    let accounts: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-1/clocks/accounting", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let holders = &accounts[0]["holders"];
+    assert_eq!(accounts[0]["kind"], "resolution");
+    assert_eq!(holders[0]["holder"], "unrouted");
+    assert_eq!(holders[0]["time"], "PT1H15M", "09:00-10:00 and 10:45-11:00");
+    assert_eq!(holders[1]["holder"], "consult:legal");
+    assert_eq!(holders[1]["time"], "PT45M");
 }

@@ -1,0 +1,44 @@
+//! `GET /api/v1/escalations/{key}/clocks/accounting`: where each clock's
+//! time went.
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use ombud_domain::accounting::{ClockAccount, account};
+use ombud_store::{Scope, StoreError};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Principal;
+use crate::routes::escalations::parse_key;
+
+/// Each clock's time split among the queues, consulted functions and the
+/// partner that held the escalation.
+#[utoipa::path(get, path = "/escalations/{key}/clocks/accounting", tag = "deadlines",
+    params(("key" = String, Path)),
+    responses((status = 200, body = Vec<ClockAccount>), (status = 404, body = Problem)))]
+pub async fn clock_accounting(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
+    principal.require_staff()?;
+    let key = parse_key(&key)?;
+    let missing = |e| match e {
+        StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
+        other => other.into(),
+    };
+    let escalation = state
+        .stores
+        .escalations
+        .get(key, &Scope::Staff)
+        .await
+        .map_err(missing)?;
+    let timeline = state
+        .stores
+        .escalations
+        .timeline(key, &Scope::Staff)
+        .await
+        .map_err(missing)?;
+    Ok(AxumJson(account(&escalation.clocks, &timeline, state.clock.now())).into_response())
+}

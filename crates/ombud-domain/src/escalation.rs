@@ -741,6 +741,8 @@ impl Escalation {
             visibility == Visibility::Partner && actor.role.is_some_and(Role::is_staff);
         let clocks = if staff_reply {
             sla::on_reply_to_partner(&mut next.clocks, at)
+        } else if actor.role == Some(Role::Partner) {
+            sla::on_partner_message(&mut next.clocks, at)
         } else {
             Vec::new()
         };

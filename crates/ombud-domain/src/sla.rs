@@ -289,6 +289,10 @@ pub struct EscalationClock {
     /// Alerts already raised: warning thresholds in percent, 100 for the breach.
     #[serde(default)]
     pub alerts_raised: Vec<u8>,
+    /// A next-response clock waiting for the partner's next message: it does
+    /// not count until then.
+    #[serde(default)]
+    pub armed: bool,
 }
 
 /// Where a clock stands at an instant.
@@ -296,6 +300,8 @@ pub struct EscalationClock {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClockState {
+    /// A next-response clock waiting for the partner to write.
+    Armed,
     Running,
     Paused,
     Met,
@@ -327,6 +333,7 @@ impl EscalationClock {
             stopped_at: None,
             due_at: None,
             alerts_raised: Vec::new(),
+            armed: false,
         };
         clock.due_at = clock.budget.due(started_at, calendar, &clock.pauses)?;
         Ok(clock)
@@ -389,6 +396,9 @@ impl EscalationClock {
     }
 
     pub fn state(&self, now: Timestamp) -> ClockState {
+        if self.armed {
+            return ClockState::Armed;
+        }
         match (self.stopped_at, self.due_at) {
             (Some(stopped), Some(due)) if stopped > due => ClockState::MetLate,
             (Some(_), _) => ClockState::Met,
@@ -478,14 +488,20 @@ pub fn start_clocks(
     if let Some(policy) = policy {
         for kind in ClockKind::ALL {
             if let Some((target, calendar)) = policy_target(kind) {
-                clocks.push(EscalationClock::start(
+                let mut clock = EscalationClock::start(
                     kind,
                     ClockSource::Policy(policy.code.clone()),
                     target,
                     &calendar,
                     received_at,
                     Some(policy),
-                )?);
+                )?;
+                if kind == ClockKind::NextResponse {
+                    // It starts counting when the partner next writes.
+                    clock.armed = true;
+                    clock.pause(received_at);
+                }
+                clocks.push(clock);
             }
         }
     }
@@ -582,7 +598,7 @@ pub fn on_status_change(
     at: Timestamp,
 ) -> Vec<ClockChange> {
     let mut changes = Vec::new();
-    for clock in clocks.iter_mut() {
+    for clock in clocks.iter_mut().filter(|c| !c.armed) {
         if from == Status::AwaitingPartner && to != Status::AwaitingPartner && clock.resume(at) {
             changes.push(changed(clock, "resumed"));
         }
@@ -601,18 +617,68 @@ pub fn on_status_change(
 }
 
 /// Moves the clocks when staff send the partner a message at `at`: it
-/// acknowledges and gives the first response.
+/// acknowledges, gives the first response, and answers the partner's last
+/// message (next response).
 pub fn on_reply_to_partner(clocks: &mut [EscalationClock], at: Timestamp) -> Vec<ClockChange> {
     clocks
         .iter_mut()
+        .filter(|c| !c.armed)
         .filter(|c| {
             matches!(
                 c.kind,
-                ClockKind::Acknowledgement | ClockKind::FirstResponse
+                ClockKind::Acknowledgement | ClockKind::FirstResponse | ClockKind::NextResponse
             )
         })
         .filter_map(|c| c.stop(at).then(|| changed(c, "met")))
         .collect()
+}
+
+/// Moves the clocks when the partner writes at `at`: the next-response
+/// clock starts counting — the armed one, or a fresh cycle like the last
+/// once that was met. A partner writing twice before an answer changes
+/// nothing.
+pub fn on_partner_message(clocks: &mut Vec<EscalationClock>, at: Timestamp) -> Vec<ClockChange> {
+    let mut changes = Vec::new();
+    if let Some(armed) = clocks
+        .iter_mut()
+        .find(|c| c.kind == ClockKind::NextResponse && c.armed)
+    {
+        armed.armed = false;
+        armed.resume(at);
+        changes.push(changed(armed, "started"));
+        return changes;
+    }
+    let running = clocks
+        .iter()
+        .any(|c| c.kind == ClockKind::NextResponse && c.stopped_at.is_none());
+    let last = clocks
+        .iter()
+        .rev()
+        .find(|c| c.kind == ClockKind::NextResponse)
+        .cloned();
+    if let (false, Some(last)) = (running, last) {
+        let calendar = last.business_calendar();
+        let Ok(target) = Target::parse(&last.target, last.budget.basis) else {
+            return changes;
+        };
+        let Ok(budget) = target.budget(at, &calendar) else {
+            return changes;
+        };
+        let mut next = EscalationClock {
+            budget,
+            started_at: at,
+            pauses: Vec::new(),
+            stopped_at: None,
+            due_at: None,
+            alerts_raised: Vec::new(),
+            armed: false,
+            ..last
+        };
+        next.refresh_due();
+        changes.push(changed(&next, "started"));
+        clocks.push(next);
+    }
+    changes
 }
 
 /// The breach, as an alert threshold.
@@ -1140,6 +1206,63 @@ mod tests {
             raise_alert(&mut clocks, 7, 100, ts("2026-11-26T00:00:00Z")),
             None
         );
+    }
+
+    #[test]
+    fn the_next_response_clock_runs_from_each_partner_message_to_the_answer() {
+        let mut with_next = policy("default", "PT24H");
+        with_next.targets.next_response = Some("PT2H".into());
+        let mut clocks = clocks_for(
+            &facts("JP", "account_access", PartnerKind::Ngo),
+            &[with_next],
+            &BTreeMap::new(),
+            ts("2026-11-25T10:00:00Z"),
+        );
+        let next = |clocks: &[EscalationClock]| {
+            clocks
+                .iter()
+                .filter(|c| c.kind == ClockKind::NextResponse)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            next(&clocks)[0].state(ts("2026-11-26T00:00:00Z")),
+            ClockState::Armed
+        );
+        assert!(
+            pending_alerts(&clocks).iter().all(|a| a.clock != 1),
+            "armed clocks owe nothing"
+        );
+        // Waiting on the partner and back does not start it.
+        on_status_change(
+            &mut clocks,
+            Status::Triaged,
+            Status::AwaitingPartner,
+            ts("2026-11-25T10:10:00Z"),
+        );
+        on_status_change(
+            &mut clocks,
+            Status::AwaitingPartner,
+            Status::Investigating,
+            ts("2026-11-25T10:20:00Z"),
+        );
+        assert!(next(&clocks)[0].armed);
+        // The partner writes at 11:00: due at 13:00; writing again changes nothing.
+        on_partner_message(&mut clocks, ts("2026-11-25T11:00:00Z"));
+        on_partner_message(&mut clocks, ts("2026-11-25T11:30:00Z"));
+        assert_eq!(next(&clocks).len(), 1);
+        assert_eq!(next(&clocks)[0].due_at, Some(ts("2026-11-25T13:00:00Z")));
+        on_reply_to_partner(&mut clocks, ts("2026-11-25T12:00:00Z"));
+        assert_eq!(
+            next(&clocks)[0].state(ts("2026-11-25T12:00:00Z")),
+            ClockState::Met
+        );
+        // The next message starts a new cycle.
+        on_partner_message(&mut clocks, ts("2026-11-26T09:00:00Z"));
+        let cycles = next(&clocks);
+        assert_eq!(cycles.len(), 2);
+        assert_eq!(cycles[1].due_at, Some(ts("2026-11-26T11:00:00Z")));
+        assert_eq!(cycles[1].source, ClockSource::Policy("default".into()));
     }
 
     #[test]

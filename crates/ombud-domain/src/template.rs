@@ -193,14 +193,19 @@ impl Escalation {
         at: jiff::Timestamp,
     ) -> (Escalation, crate::event::NewEvent) {
         let mut next = self.clone();
+        let clocks = crate::sla::on_partner_message(&mut next.clocks, at);
         next.updated_at = at.max(next.updated_at);
         next.version += 1;
+        let mut data = serde_json::json!({"from": from, "subject": subject, "body": body, "message_id": message_id});
+        if !clocks.is_empty() {
+            data["clocks"] = serde_json::json!(clocks);
+        }
         let event = crate::event::NewEvent::new(
             crate::event::EventKind::MessageReceived,
             crate::escalation::Visibility::Partner,
             actor,
             at,
-            serde_json::json!({"from": from, "subject": subject, "body": body, "message_id": message_id}),
+            data,
         );
         (next, event)
     }

@@ -12,6 +12,9 @@ use ombud_store::SettingKind;
 use crate::AppState;
 use crate::routes::documents::decode;
 
+/// How long the relay has to take a message before the send fails.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where mail goes out, and whom it is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailConfig {
@@ -74,6 +77,7 @@ impl MailConfig {
             .map_err(|e| format!("cannot build the message: {e}"))?;
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.relay_host)
             .port(self.relay_port)
+            .timeout(Some(SEND_TIMEOUT))
             .build()
             .send(email)
             .await

@@ -207,8 +207,20 @@ pub(crate) async fn intake(
         .escalations
         .create(draft, actor, state.clock.now())
         .await?;
-    crate::routes::links::link_back(state, &escalation, &Actor::system()).await?;
-    let escalation = crate::routes::assignment::auto_assign(state, escalation).await?;
+    // The escalation is committed: what follows must not turn that into an
+    // error answer (a client would retry and file it twice), so failures
+    // are logged and the escalation is returned as it stands.
+    if let Err(error) = crate::routes::links::link_back(state, &escalation, &Actor::system()).await
+    {
+        tracing::warn!(key = %escalation.key, ?error, "could not link back to likely duplicates");
+    }
+    let escalation = match crate::routes::assignment::auto_assign(state, escalation.clone()).await {
+        Ok(assigned) => assigned,
+        Err(error) => {
+            tracing::warn!(key = %escalation.key, ?error, "could not auto-assign");
+            escalation
+        }
+    };
     Ok(if acknowledge {
         crate::mail::acknowledge(state, escalation, reporter).await
     } else {

@@ -19,6 +19,9 @@ use crate::routes::escalations::{escalation_response, mutate, parse_key};
 /// Escalations compared with a new one: those sharing a subject, and the
 /// same partner's of the last week.
 const CANDIDATES: u32 = 100;
+/// Likely duplicates linked on intake, newest first: enough to point at the
+/// cluster without writing to every case about a viral subject.
+const MAX_LINKED: usize = 5;
 
 /// Links the likely duplicates of `draft` to it (as `possible_duplicate`).
 pub async fn detect_duplicates(state: &AppState, draft: &mut EscalationDraft) -> ApiResult<()> {
@@ -54,7 +57,10 @@ pub async fn detect_duplicates(state: &AppState, draft: &mut EscalationDraft) ->
         }
     }
     let at = draft.received_at;
-    draft.links = likely_duplicates(draft, &candidates)
+    let mut found = likely_duplicates(draft, &candidates);
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.truncate(MAX_LINKED);
+    draft.links = found
         .into_iter()
         .map(|(key, reason)| ombud_domain::links::Link {
             kind: LinkKind::PossibleDuplicate,

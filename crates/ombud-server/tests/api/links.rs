@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, on_both_backends, police_case};
 
-on_both_backends!(duplicates_are_found_linked_and_merged);
+on_both_backends!(
+    duplicates_are_found_linked_and_merged,
+    a_viral_subject_never_makes_intake_fail
+);
 
 async fn get(app: &TestApp, key: &str) -> Value {
     app.get(&format!("/api/v1/escalations/{key}"), &app.agent)
@@ -111,4 +114,25 @@ async fn duplicates_are_found_linked_and_merged(app: TestApp) {
         );
         assert!(timeline.iter().any(|e| e["kind"] == "linked"));
     }
+}
+
+async fn a_viral_subject_never_makes_intake_fail(app: TestApp) {
+    // Thirty reports about the same account at once: every one is filed,
+    // each linked to at most a handful of the others.
+    let bodies: Vec<Value> = (0..30)
+        .map(|i| police_case(&format!("viral {i}")))
+        .collect();
+    let filed = futures::future::join_all(
+        bodies
+            .iter()
+            .map(|body| app.post("/api/v1/escalations", &app.agent, body)),
+    )
+    .await;
+    for response in filed {
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    assert_eq!(app.escalation_count().await, 30);
+    let last = get(&app, "ESC-30").await;
+    let links = last["links"].as_array().unwrap();
+    assert!((1..=5).contains(&links.len()), "{links:?}");
 }

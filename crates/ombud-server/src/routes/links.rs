@@ -58,7 +58,7 @@ pub async fn detect_duplicates(state: &AppState, draft: &mut EscalationDraft) ->
     }
     let at = draft.received_at;
     let mut found = likely_duplicates(draft, &candidates);
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
     found.truncate(MAX_LINKED);
     draft.links = found
         .into_iter()

@@ -54,7 +54,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        .pragma("cache_size", "-32000")
+        .pragma("cache_size", "-16000")
         .disable_statement_logging();
     let mut write_conn = options.connect().await.map_err(StoreError::backend)?;
     MIGRATOR

@@ -118,18 +118,23 @@ async fn creates_per_second(
     clients: usize,
     per_client: usize,
 ) -> anyhow::Result<f64> {
-    let body = serde_json::json!({
-        "type": "account_access", "partner": "jp-npa-cyber", "title": "ベンチマーク: アカウント乗っ取り",
-        "description": "Benchmark escalation", "country": "JP", "language": "ja",
-        "subjects": [{"kind": "account", "surface": "social", "external_id": "@bench"}]
-    });
+    // Each create reports its own account, as most real reports do; a
+    // subject everybody reports at once is the slow case (duplicate links).
+    let body = |n: usize| {
+        serde_json::json!({
+            "type": "account_access", "partner": "jp-npa-cyber",
+            "title": format!("ベンチマーク: アカウント乗っ取り {n}"),
+            "description": "Benchmark escalation", "country": "JP", "language": "ja",
+            "subjects": [{"kind": "account", "surface": "social", "external_id": format!("@bench-{clients}-{n}")}]
+        })
+    };
     let started = Instant::now();
     let results = futures::stream::iter(0..clients * per_client)
-        .map(|_| {
+        .map(|n| {
             let request = client
                 .post(format!("{base}/api/v1/escalations"))
                 .bearer_auth(token)
-                .json(&body);
+                .json(&body(n));
             async move { request.send().await.map(|r| r.status()) }
         })
         .buffer_unordered(clients)

@@ -18,10 +18,13 @@ use crate::routes::escalations::{escalation_response, mutate, parse_key};
 
 /// Escalations compared with a new one: those sharing a subject, and the
 /// same partner's of the last week.
-const CANDIDATES: u32 = 100;
+const CANDIDATES: u32 = 25;
 /// Likely duplicates linked on intake, newest first: enough to point at the
 /// cluster without writing to every case about a viral subject.
 const MAX_LINKED: usize = 5;
+/// Of those, how many get the inverse link: the newest, which chains a
+/// cluster together at the cost of one extra write per intake.
+const LINKED_BACK: usize = 1;
 
 /// Links the likely duplicates of `draft` to it (as `possible_duplicate`).
 pub async fn detect_duplicates(state: &AppState, draft: &mut EscalationDraft) -> ApiResult<()> {
@@ -72,9 +75,9 @@ pub async fn detect_duplicates(state: &AppState, draft: &mut EscalationDraft) ->
     Ok(())
 }
 
-/// Adds the inverse of each of `escalation`'s links to the other end.
+/// Adds the inverse of the newest of `escalation`'s links to the other end.
 pub async fn link_back(state: &AppState, escalation: &Escalation, actor: &Actor) -> ApiResult<()> {
-    for link in &escalation.links {
+    for link in escalation.links.iter().take(LINKED_BACK) {
         add_link(
             state,
             link.key,

@@ -17,6 +17,7 @@ use crate::extract::{IfMatch, Json, Principal, etag};
 use crate::routes::documents::{
     Document, codes, decode, get_response, list, list_response, put_response, with_etag,
 };
+use crate::routes::escalations::mutate;
 
 impl Document for Queue {
     const KIND: SettingKind = SettingKind::Queue;
@@ -113,11 +114,16 @@ pub async fn put_agent(
     Json(agent): Json<AgentProfile>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    put_response(&state, &email, if_match, agent).await
+    let away = agent.out_of_office;
+    let response = put_response(&state, &email, if_match, agent).await?;
+    if away {
+        release_cases(&state, &email).await?;
+    }
+    Ok(response)
 }
 
-/// How many open escalations `email` holds.
-async fn open_cases(state: &AppState, email: &str) -> ApiResult<u32> {
+/// The open escalations `email` holds (at most 200).
+async fn held_cases(state: &AppState, email: &str) -> ApiResult<Vec<Escalation>> {
     let filter = EscalationFilter {
         assignee: Some(Some(email.to_string())),
         statuses: Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
@@ -129,8 +135,32 @@ async fn open_cases(state: &AppState, email: &str) -> ApiResult<u32> {
         .escalations
         .list(&filter, &Scope::Staff)
         .await?
-        .items
-        .len() as u32)
+        .items)
+}
+
+/// How many open escalations `email` holds.
+async fn open_cases(state: &AppState, email: &str) -> ApiResult<u32> {
+    Ok(held_cases(state, email).await?.len() as u32)
+}
+
+/// An agent gone out of office hands their open cases back: each goes to
+/// the least loaded colleague if its queue auto-assigns, else back to its
+/// queue, unassigned, with a note saying why.
+async fn release_cases(state: &AppState, email: &str) -> ApiResult<()> {
+    for case in held_cases(state, email).await? {
+        let note = format!("{email} is out of office");
+        let released = mutate(state, &Scope::Staff, case.key, None, |e| {
+            if e.assignee.as_deref() != Some(email) {
+                return Ok((e.clone(), Vec::new()));
+            }
+            let (next, event) =
+                e.hand_off(None, Some(&note), &Actor::system(), state.clock.now())?;
+            Ok((next, vec![event]))
+        })
+        .await?;
+        auto_assign(state, released).await?;
+    }
+    Ok(())
 }
 
 /// Who claims.

@@ -194,4 +194,33 @@ async fn cases_are_handed_off_with_a_note_and_auto_assigned(app: TestApp) {
         partner_view.iter().all(|e| e["kind"] != "assigned"),
         "hand-off notes are internal"
     );
+
+    // Ben goes out of office: his cases go to the free colleague.
+    let away = json!({"email": "ben@example.com", "queues": ["apac"], "capacity": 5, "out_of_office": true});
+    assert_eq!(
+        app.put("/api/v1/agents/ben@example.com", &app.admin, &away)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    for key in ["ESC-1", "ESC-2"] {
+        let case: Value = app
+            .get(&format!("/api/v1/escalations/{key}"), &app.agent)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(case["assignee"], "aiko@example.com", "{key}");
+    }
+    let timeline: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-2/timeline", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["data"]["note"] == "ben@example.com is out of office")
+    );
 }

@@ -31,10 +31,12 @@ pub enum EventKind {
     MessageSent,
     /// An email from the partner, threaded onto the escalation.
     MessageReceived,
+    /// Staff were told about the escalation (a routing rule's `notify`).
+    Notified,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -51,6 +53,7 @@ impl EventKind {
         EventKind::Linked,
         EventKind::MessageSent,
         EventKind::MessageReceived,
+        EventKind::Notified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +74,7 @@ impl EventKind {
             EventKind::Linked => "linked",
             EventKind::MessageSent => "message_sent",
             EventKind::MessageReceived => "message_received",
+            EventKind::Notified => "notified",
         }
     }
 

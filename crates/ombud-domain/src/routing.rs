@@ -86,6 +86,11 @@ pub enum Action {
         function: String,
         question: String,
     },
+    /// Emails these staff addresses about the new escalation.
+    Notify {
+        to: Vec<String>,
+        note: String,
+    },
     /// No later rule runs.
     Stop,
 }
@@ -134,6 +139,17 @@ pub struct RoutingOutcome {
     pub fired: Vec<FiredRule>,
     /// An SLA policy a rule chose, overriding the usual choice.
     pub sla_policy: Option<String>,
+    /// Who the rules asked to be told, once the escalation exists.
+    pub notify: Vec<Notification>,
+}
+
+/// A rule's request to tell staff about a new escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    pub rule: String,
+    pub to: Vec<String>,
+    pub note: String,
 }
 
 const MAX_DEPTH: usize = 16;
@@ -294,6 +310,20 @@ impl RoutingRule {
                             .check_nested(&field, validation::code(&format!("add_tags[{i}]"), tag));
                     }
                 }
+                Action::Notify { to, .. } => {
+                    if to.is_empty() {
+                        errors.push(format!("{field}.notify.to"), "list at least one address");
+                    }
+                    for (i, address) in to.iter().enumerate() {
+                        let (local, domain) = address.split_once('@').unwrap_or_default();
+                        if local.is_empty() || !domain.contains('.') {
+                            errors.push(
+                                format!("{field}.notify.to[{i}]"),
+                                format!("{address:?} is not an email address"),
+                            );
+                        }
+                    }
+                }
                 Action::RequireConsult { function, question } => {
                     errors.check_nested(
                         &format!("{field}.require_consult"),
@@ -409,6 +439,11 @@ pub fn route(
                 Action::RequireConsult { function, question } => {
                     require_consult(draft, &rule.code, function, question);
                 }
+                Action::Notify { to, note } => outcome.notify.push(Notification {
+                    rule: rule.code.clone(),
+                    to: to.clone(),
+                    note: note.clone(),
+                }),
                 Action::Stop => stop = true,
             }
         }

@@ -5,8 +5,9 @@
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use ombud_domain::routing::Notification;
 use ombud_domain::template::{Message, Template};
-use ombud_domain::{Actor, Escalation, Partner};
+use ombud_domain::{Actor, Escalation, EventKind, NewEvent, Partner, Visibility};
 use ombud_store::SettingKind;
 
 use crate::AppState;
@@ -154,4 +155,69 @@ pub async fn acknowledge(
             escalation
         }
     }
+}
+
+/// Tells staff about a new escalation as routing rules asked, by email when
+/// mail is configured; each notification is recorded (internal), sent or not.
+pub async fn notify(
+    state: &AppState,
+    escalation: Escalation,
+    notifications: &[Notification],
+) -> Escalation {
+    let mut current = escalation;
+    for notification in notifications {
+        let outcome = match &state.config.mail {
+            None => Err("outbound email is not configured".to_string()),
+            Some(config) => {
+                let message = Message {
+                    from: config.from.clone(),
+                    to: notification.to.clone(),
+                    subject: format!("[{}] {}", current.key, current.title),
+                    body: format!(
+                        "{}\n\n{} {} from {} ({}), routing rule {}.",
+                        notification.note,
+                        current.key,
+                        current.priority.as_str(),
+                        current.partner,
+                        current.country.as_str(),
+                        notification.rule
+                    ),
+                    message_id: config.message_id(&current),
+                };
+                config.send(&message).await
+            }
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(key = %current.key, %error, "could not notify {:?}", notification.to);
+        }
+        let data = serde_json::json!({
+            "rule": notification.rule,
+            "to": notification.to,
+            "note": notification.note,
+            "sent": outcome.is_ok(),
+            "error": outcome.err(),
+        });
+        let mut next = current.clone();
+        next.updated_at = state.clock.now().max(next.updated_at);
+        next.version += 1;
+        let event = NewEvent::new(
+            EventKind::Notified,
+            Visibility::Internal,
+            &Actor::system(),
+            state.clock.now(),
+            data,
+        );
+        match state
+            .stores
+            .escalations
+            .save(&next, current.version, &[event])
+            .await
+        {
+            Ok(()) => current = next,
+            Err(error) => {
+                tracing::warn!(key = %current.key, %error, "could not record a notification")
+            }
+        }
+    }
+    current
 }

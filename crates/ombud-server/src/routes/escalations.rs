@@ -200,7 +200,7 @@ pub(crate) async fn intake(
     actor: &Actor,
     acknowledge: bool,
 ) -> ApiResult<Escalation> {
-    settings::prepare_intake(state, &mut draft, reporter).await?;
+    let routing = settings::prepare_intake(state, &mut draft, reporter).await?;
     crate::routes::links::detect_duplicates(state, &mut draft).await?;
     let escalation = state
         .stores
@@ -221,6 +221,7 @@ pub(crate) async fn intake(
             escalation
         }
     };
+    let escalation = crate::mail::notify(state, escalation, &routing.notify).await;
     Ok(if acknowledge {
         crate::mail::acknowledge(state, escalation, reporter).await
     } else {

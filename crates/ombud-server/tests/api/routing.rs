@@ -8,7 +8,8 @@ use crate::helpers::{TestApp, assert_problem, on_both_backends, police_case};
 on_both_backends!(
     rules_route_new_escalations_and_say_why,
     the_dry_run_changes_nothing,
-    bad_rules_are_refused_with_the_faulty_part
+    bad_rules_are_refused_with_the_faulty_part,
+    a_rule_can_notify_staff_by_email
 );
 
 fn vip_rule() -> Value {
@@ -209,5 +210,54 @@ async fn bad_rules_are_refused_with_the_faulty_part(app: TestApp) {
         .await
         .status(),
         StatusCode::FORBIDDEN
+    );
+}
+
+async fn a_rule_can_notify_staff_by_email(app: TestApp) {
+    let rule = json!({"code": "p0-alert", "name": "Tell the duty lead about P0s", "position": 1,
+        "when": {"in": {"field": "priority", "values": ["P0"]}},
+        "then": [{"notify": {"to": ["duty-lead@platform.example"], "note": "A P0 came in"}}]});
+    assert_eq!(
+        app.put("/api/v1/routing-rules/p0-alert", &app.admin, &rule)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let mut bad = rule.clone();
+    bad["then"][0]["notify"]["to"] = json!(["not an address"]);
+    let refused = app
+        .put("/api/v1/routing-rules/p0-alert", &app.admin, &bad)
+        .await;
+    let problem = assert_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        problem.to_string().contains("then[0].notify.to[0]"),
+        "{problem}"
+    );
+
+    let mut urgent = police_case("Live-streamed attack");
+    urgent["priority"] = json!("P0");
+    app.file(&app.agent, urgent).await;
+    app.file(&app.agent, police_case("Routine")).await;
+    let sent = app.smtp.received();
+    assert_eq!(sent.len(), 1, "only the P0 case");
+    assert!(sent[0].contains("duty-lead@platform.example") && sent[0].contains("A P0 came in"));
+    let timeline: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notified = timeline
+        .iter()
+        .find(|e| e["kind"] == "notified")
+        .expect("recorded");
+    assert_eq!(
+        (&notified["data"]["sent"], &notified["visibility"]),
+        (&json!(true), &json!("internal"))
     );
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::assignment::{AgentProfile, Queue, least_loaded};
-use ombud_domain::{Actor, Escalation, EscalationKey, EscalationPatch, Status};
+use ombud_domain::{Actor, Escalation, EscalationPatch, Status};
 use ombud_store::{ClaimQuery, EscalationFilter, Scope, SettingKind, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -17,7 +17,7 @@ use crate::extract::{IfMatch, Json, Principal, etag};
 use crate::routes::documents::{
     Document, codes, decode, get_response, list, list_response, put_response, with_etag,
 };
-use crate::routes::escalations::mutate;
+use crate::routes::escalations::{mutate, not_found, parse_key};
 
 impl Document for Queue {
     const KIND: SettingKind = SettingKind::Queue;
@@ -274,17 +274,13 @@ pub async fn hand_off(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let expected = if_match.required()?;
-    let key = EscalationKey::parse(&key)
-        .ok_or_else(|| ApiError::not_found(format!("escalation {key:?}")))?;
+    let key = parse_key(&key)?;
     let current = state
         .stores
         .escalations
         .get(key, &Scope::Staff)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
-            other => other.into(),
-        })?;
+        .map_err(not_found(key))?;
     let (next, event) = current.hand_off(
         request.to.as_deref(),
         request.note.as_deref(),

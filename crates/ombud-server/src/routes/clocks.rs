@@ -5,12 +5,12 @@ use axum::Json as AxumJson;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use ombud_domain::accounting::{ClockAccount, account};
-use ombud_store::{Scope, StoreError};
+use ombud_store::Scope;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::Principal;
-use crate::routes::escalations::parse_key;
+use crate::routes::escalations::{not_found, parse_key};
 
 /// Each clock's time split among the queues, consulted functions and the
 /// partner that held the escalation.
@@ -24,21 +24,17 @@ pub async fn clock_accounting(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let key = parse_key(&key)?;
-    let missing = |e| match e {
-        StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
-        other => other.into(),
-    };
     let escalation = state
         .stores
         .escalations
         .get(key, &Scope::Staff)
         .await
-        .map_err(missing)?;
+        .map_err(not_found(key))?;
     let timeline = state
         .stores
         .escalations
         .timeline(key, &Scope::Staff)
         .await
-        .map_err(missing)?;
+        .map_err(not_found(key))?;
     Ok(AxumJson(account(&escalation.clocks, &timeline, state.clock.now())).into_response())
 }

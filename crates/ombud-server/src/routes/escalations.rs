@@ -248,7 +248,8 @@ pub async fn get_escalation(
     Ok(escalation_response(StatusCode::OK, escalation, &principal))
 }
 
-fn not_found(key: EscalationKey) -> impl Fn(StoreError) -> ApiError {
+/// Maps a store miss to "no such escalation".
+pub(crate) fn not_found(key: EscalationKey) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
         other => other.into(),

@@ -111,24 +111,22 @@ fn parse(raw: &[u8]) -> ApiResult<Inbound> {
 /// The escalation a message is about: `ESC-n` in the subject, or one of
 /// Ombud's Message-IDs (`<esc-n.…@…>`) among those it replies to.
 fn thread_key(mail: &Inbound) -> Option<EscalationKey> {
-    let from_subject = mail
-        .subject
-        .to_uppercase()
-        .match_indices("ESC-")
-        .find_map(|(at, _)| {
-            let digits: String = mail.subject[at + 4..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            EscalationKey::parse(&format!("ESC-{digits}"))
-        });
-    from_subject.or_else(|| {
-        mail.replies_to.iter().find_map(|id| {
-            let rest = id.trim_start_matches('<').strip_prefix("esc-")?;
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            EscalationKey::parse(&format!("ESC-{digits}"))
-        })
+    let subject = mail.subject.to_lowercase();
+    let in_subject = subject
+        .match_indices("esc-")
+        .find_map(|(at, _)| key_after(&subject[at..]));
+    in_subject.or_else(|| {
+        mail.replies_to
+            .iter()
+            .find_map(|id| key_after(id.trim_start_matches('<')))
     })
+}
+
+/// The key `text` starts with, as `esc-<digits>` in any case.
+fn key_after(text: &str) -> Option<EscalationKey> {
+    let rest = text.strip_prefix("esc-")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    EscalationKey::parse(&format!("ESC-{digits}"))
 }
 
 /// The partner whose contact sent the message.

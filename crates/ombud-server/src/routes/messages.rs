@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal};
 use crate::mail::{MailConfig, compose};
 use crate::routes::documents::{Document, decode, delete_response, list_response, put_response};
-use crate::routes::escalations::{escalation_response, parse_key};
+use crate::routes::escalations::{escalation_response, not_found, parse_key};
 
 impl Document for Template {
     const KIND: SettingKind = SettingKind::Template;
@@ -100,10 +100,7 @@ async fn compose_request(
         .escalations
         .get(key, &Scope::Staff)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
-            other => other.into(),
-        })?;
+        .map_err(not_found(key))?;
     let template: Template = match state
         .stores
         .settings

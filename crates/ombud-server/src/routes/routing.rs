@@ -18,7 +18,7 @@ use crate::extract::{IfMatch, Json, Principal};
 use crate::routes::documents::{
     Document, codes, delete_response, get_response, list, put_response,
 };
-use crate::routes::escalations::check_reference;
+use crate::routes::escalations::{check_reference, not_found};
 use crate::routes::settings;
 
 impl Document for RoutingRule {
@@ -144,10 +144,7 @@ pub async fn dry_run(
                 .escalations
                 .get(key, &Scope::Staff)
                 .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),
-                    other => other.into(),
-                })?
+                .map_err(not_found(key))?
                 .to_draft()
         }
         (None, Some(new)) => {

@@ -3,14 +3,14 @@
 //! consult that is still open blocks resolving the escalation.
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::actor::Actor;
-use crate::deadlines::{BusinessCalendar, ClockBasis, Target};
+use crate::deadlines::{ClockBasis, Target};
 use crate::escalation::{Escalation, Visibility};
 use crate::event::{EventKind, NewEvent};
+use crate::sla::{self, ClockSource, EscalationClock};
 use crate::validation::{self, Collector, Invalid};
 
 /// What a consulted function says.
@@ -78,22 +78,27 @@ impl Consult {
 }
 
 impl NewConsult {
-    /// The consult this request opens as number `id` at `at`. Day targets
-    /// count calendar days in UTC.
-    pub fn open(&self, id: u32, actor: &Actor, at: Timestamp) -> Result<Consult, Invalid> {
+    /// The consult this request opens as number `id` at `at`, and the clock
+    /// of its deadline if it has one. Day targets count calendar days in UTC.
+    pub fn open(
+        &self,
+        id: u32,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(Consult, Option<EscalationClock>), Invalid> {
         let mut errors = Collector::default();
         let function = errors.check(validation::code("function", &self.function));
         let question = errors.check(validation::text("question", &self.question, 1, 4000));
-        let due_at = match &self.due_within {
+        let clock = match &self.due_within {
             None => None,
             Some(text) => match Target::parse(text, ClockBasis::Calendar) {
-                Ok(target) => {
-                    let utc = BusinessCalendar::always_open(TimeZone::UTC);
-                    target
-                        .budget(at, &utc)
-                        .ok()
-                        .and_then(|budget| budget.due(at, &utc, &[]).ok().flatten())
-                }
+                Ok(target) => match sla::consult_clock(id, target, at) {
+                    Ok(clock) => Some(clock),
+                    Err(error) => {
+                        errors.push("due_within", error.to_string());
+                        None
+                    }
+                },
                 Err(error) => {
                     errors.push("due_within", error.0);
                     None
@@ -101,16 +106,17 @@ impl NewConsult {
             },
         };
         errors.finish()?;
-        Ok(Consult {
+        let consult = Consult {
             id,
             function: function.expect("checked"),
             question: question.expect("checked"),
             required: self.required,
             requested_by: actor.name.clone(),
             requested_at: at,
-            due_at,
+            due_at: clock.as_ref().and_then(|c| c.due_at),
             answer: None,
-        })
+        };
+        Ok((consult, clock))
     }
 }
 
@@ -124,10 +130,11 @@ impl Escalation {
         at: Timestamp,
     ) -> Result<(Escalation, NewEvent), Invalid> {
         let id = self.consults.iter().map(|c| c.id).max().unwrap_or(0) + 1;
-        let consult = request.open(id, actor, at)?;
+        let (consult, clock) = request.open(id, actor, at)?;
         let event = consult_event(EventKind::ConsultRequested, &consult, actor, at);
         let mut next = self.clone();
         next.consults.push(consult);
+        next.clocks.extend(clock);
         next.updated_at = at.max(next.updated_at);
         next.version += 1;
         Ok((next, event))
@@ -162,6 +169,13 @@ impl Escalation {
             at,
         });
         let event = consult_event(EventKind::ConsultAnswered, consult, actor, at);
+        if let Some(clock) = next
+            .clocks
+            .iter_mut()
+            .find(|c| c.source == ClockSource::Consult(id))
+        {
+            clock.stop(at);
+        }
         next.updated_at = at.max(next.updated_at);
         next.version += 1;
         Ok((next, event))
@@ -271,6 +285,62 @@ mod tests {
         assert!(
             e.answer_consult(9, Verdict::Object, "", &actor, at("2026-11-25T16:00:00Z"))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_consult_deadline_is_a_clock_that_warns_breaches_and_stops_when_answered() {
+        let actor = Actor::system();
+        let asked = at("2026-11-25T10:00:00Z");
+        let (e, _) = escalation()
+            .request_consult(&legal(true), &actor, asked)
+            .unwrap();
+        let clock = e
+            .clocks
+            .iter()
+            .position(|c| c.source == ClockSource::Consult(1))
+            .expect("the consult has a clock");
+        assert_eq!(e.clocks[clock].due_at, Some(at("2026-11-25T14:00:00Z")));
+        assert_eq!(
+            e.due_at(),
+            None,
+            "a consult's deadline is not the escalation's"
+        );
+        let alerts: Vec<_> = sla::pending_alerts(&e.clocks)
+            .into_iter()
+            .filter(|a| a.clock == clock)
+            .map(|a| (a.percent, a.at))
+            .collect();
+        assert_eq!(
+            alerts,
+            [
+                (75, at("2026-11-25T13:00:00Z")),
+                (90, at("2026-11-25T13:36:00Z")),
+                (100, at("2026-11-25T14:00:00Z")),
+            ]
+        );
+        let (late, breach) = e
+            .raise_clock_alert(clock, 100, at("2026-11-25T14:00:01Z"))
+            .expect("the breach is due");
+        assert_eq!(breach.kind, EventKind::ClockBreached);
+        assert_eq!(breach.data["source"], json!({"kind": "consult", "id": 1}));
+        let (answered, _) = late
+            .answer_consult(
+                1,
+                Verdict::Advise,
+                "Ask for the court seal",
+                &actor,
+                at("2026-11-25T15:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(
+            answered.clocks[clock].stopped_at,
+            Some(at("2026-11-25T15:00:00Z"))
+        );
+        assert!(
+            sla::pending_alerts(&answered.clocks)
+                .iter()
+                .all(|a| a.clock != clock)
         );
     }
 

@@ -484,7 +484,7 @@ fn require_consult(draft: &mut EscalationDraft, rule: &str, function: &str, ques
         due_within: None,
     };
     // Function and question were validated with the rule.
-    if let Ok(consult) = request.open(id, &actor, draft.received_at) {
+    if let Ok((consult, _no_deadline)) = request.open(id, &actor, draft.received_at) {
         draft.consults.push(consult);
     }
 }

@@ -260,6 +260,9 @@ pub enum ClockSource {
     /// A regulatory rule's id; its target may come from the policy where the
     /// law sets no number.
     Regulation(String),
+    /// A consult's deadline, by the consult's number: it binds the consulted
+    /// function, so it is not part of the escalation's own due time.
+    Consult(u32),
 }
 
 /// One running (or finished) deadline of an escalation. It keeps a copy of
@@ -437,6 +440,26 @@ impl EscalationClock {
         }
         Ok(due)
     }
+}
+
+/// The clock of consult `id` asked at `at` to be answered within `target`
+/// (elapsed time or calendar days in UTC). It does not pause while the
+/// partner is awaited: the consulted function is not waiting on them.
+pub fn consult_clock(
+    id: u32,
+    target: Target,
+    at: Timestamp,
+) -> Result<EscalationClock, DeadlineError> {
+    let mut clock = EscalationClock::start(
+        ClockKind::Resolution,
+        ClockSource::Consult(id),
+        target,
+        &BusinessCalendar::always_open(TimeZone::UTC),
+        at,
+        None,
+    )?;
+    clock.pauses_while_awaiting_partner = false;
+    Ok(clock)
 }
 
 /// What clocks are started from: the policies, the calendars by code, the
@@ -773,11 +796,12 @@ pub fn earliest_regulation(clocks: &[EscalationClock]) -> Option<(String, Target
         })
 }
 
-/// The earliest due instant among running clocks: the escalation's due time.
+/// The earliest due instant among running clocks other than consults':
+/// the escalation's due time.
 pub fn due_at(clocks: &[EscalationClock]) -> Option<Timestamp> {
     clocks
         .iter()
-        .filter(|c| c.stopped_at.is_none())
+        .filter(|c| c.stopped_at.is_none() && !matches!(c.source, ClockSource::Consult(_)))
         .filter_map(|c| c.due_at)
         .min()
 }

@@ -1,9 +1,9 @@
 //! PostgreSQL-specific promises for several stateless nodes on one database:
-//! distinct keys, exactly one winner per version, immutable events, and no
-//! leaked test databases.
+//! distinct keys, exactly one winner per version, each case claimed by one
+//! agent, immutable events, and no leaked test databases.
 
-use ombud_domain::{Actor, NewEscalation, NewPartner, Status};
-use ombud_store::{Scope, StoreError, Stores};
+use ombud_domain::{Actor, EscalationPatch, NewEscalation, NewPartner, Status};
+use ombud_store::{Assign, ClaimQuery, Scope, StoreError, Stores};
 use ombud_store_postgres::testing::TempDatabase;
 
 async fn two_nodes(db: &TempDatabase) -> (Stores, Stores) {
@@ -63,6 +63,64 @@ async fn two_nodes_never_hand_out_the_same_key() {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), 200, "every create got its own key");
+}
+
+#[tokio::test]
+async fn agents_claiming_on_two_nodes_at_once_never_get_the_same_case() {
+    let Some(db) = TempDatabase::create().await else {
+        return;
+    };
+    let (a, b) = two_nodes(&db).await;
+    const CASES: usize = 40;
+    for i in 0..CASES {
+        let mut draft = draft(i);
+        draft.queue = Some("orders".into());
+        a.escalations
+            .create(draft, &Actor::system(), jiff::Timestamp::UNIX_EPOCH)
+            .await
+            .unwrap();
+    }
+    let query = ClaimQuery {
+        queues: vec!["orders".into()],
+        ..Default::default()
+    };
+    let mut agents = Vec::new();
+    for agent in 0..16 {
+        let node = if agent % 2 == 0 { a.clone() } else { b.clone() };
+        let query = query.clone();
+        agents.push(tokio::spawn(async move {
+            let email = format!("agent{agent}@example.com");
+            let mut claimed = Vec::new();
+            loop {
+                let assignee = email.clone();
+                let assign: Assign = Box::new(move |current| {
+                    let patch = EscalationPatch {
+                        assignee: Some(Some(assignee)),
+                        ..Default::default()
+                    };
+                    current
+                        .apply_patch(&patch, &Actor::system(), jiff::Timestamp::UNIX_EPOCH)
+                        .unwrap()
+                });
+                match node.escalations.claim_next(&query, assign).await.unwrap() {
+                    Some(case) => {
+                        assert_eq!(case.assignee.as_deref(), Some(email.as_str()));
+                        claimed.push(case.key.0);
+                    }
+                    None => return claimed,
+                }
+            }
+        }));
+    }
+    let mut claimed = Vec::new();
+    for agent in agents {
+        claimed.extend(agent.await.unwrap());
+    }
+    claimed.sort_unstable();
+    let total = claimed.len();
+    claimed.dedup();
+    assert_eq!(total, CASES, "every case was claimed exactly once");
+    assert_eq!(claimed.len(), CASES);
 }
 
 #[tokio::test]

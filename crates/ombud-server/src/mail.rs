@@ -1,6 +1,6 @@
-//! Outbound email: hands messages to an SMTP relay (typically the local
-//! MTA, which relays onward with TLS), and the automatic acknowledgement on
-//! intake.
+//! Outbound email: hands messages to an SMTP relay (the local MTA, or a
+//! mail service over STARTTLS or TLS with credentials), and the automatic
+//! acknowledgement on intake.
 
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
@@ -17,31 +17,47 @@ use crate::routes::documents::decode;
 const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where mail goes out, and whom it is from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct MailConfig {
-    /// The SMTP relay's host and port (plain SMTP: a relay on the host or
-    /// the private network).
-    pub relay_host: String,
-    pub relay_port: u16,
+    /// The relay as a URL: `smtp://host:port` (plain, for a relay on the
+    /// host or the private network), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (TLS from the start).
+    relay_url: String,
     /// The From address, e.g. `escalations@platform.example`.
     pub from: String,
 }
 
+impl std::fmt::Debug for MailConfig {
+    /// Never prints the relay's password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL parsed when the config was made.
+        let shown = url::Url::parse(&self.relay_url).map(|mut url| {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("redacted"));
+            }
+            url.to_string()
+        });
+        f.debug_struct("MailConfig")
+            .field("relay_url", &shown.unwrap_or_default())
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
 impl MailConfig {
-    /// Parses `smtp://host:port`.
+    /// Checks the relay URL (`smtp://` or `smtps://`, credentials and
+    /// `?tls=required` as lettre reads them) and the From address.
     pub fn from_url(url: &str, from: &str) -> Result<MailConfig, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?}: {e}"))?;
-        if parsed.scheme() != "smtp" {
-            return Err(format!("{url:?}: use smtp://host:port"));
+        let parsed = url::Url::parse(url).map_err(|e| format!("smtp url: {e}"))?;
+        if !matches!(parsed.scheme(), "smtp" | "smtps") {
+            return Err("smtp url: use smtp://host:port or smtps://host:port".into());
         }
-        let relay_host = parsed
-            .host_str()
-            .ok_or_else(|| format!("{url:?} names no host"))?;
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("smtp url: {e}"))?;
         from.parse::<Mailbox>()
             .map_err(|e| format!("mail_from {from:?}: {e}"))?;
         Ok(MailConfig {
-            relay_host: relay_host.to_string(),
-            relay_port: parsed.port().unwrap_or(25),
+            relay_url: url.to_string(),
             from: from.to_string(),
         })
     }
@@ -76,8 +92,8 @@ impl MailConfig {
         let email = builder
             .body(message.body.clone())
             .map_err(|e| format!("cannot build the message: {e}"))?;
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.relay_host)
-            .port(self.relay_port)
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.relay_url)
+            .map_err(|e| format!("smtp url: {e}"))?
             .timeout(Some(SEND_TIMEOUT))
             .build()
             .send(email)
@@ -157,7 +173,7 @@ pub async fn acknowledge(
     }
 }
 
-/// Tells staff about a new escalation as routing rules asked, by email when
+/// Tells staff about an escalation as routing rules asked, by email when
 /// mail is configured; each notification is recorded (internal), sent or not.
 pub async fn notify(
     state: &AppState,
@@ -220,4 +236,30 @@ pub async fn notify(
         }
     }
     current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailConfig;
+
+    #[test]
+    fn relays_are_plain_starttls_or_tls_and_passwords_never_print() {
+        let from = "escalations@platform.example";
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://ombud:s3cret@mail.example:587?tls=required",
+            "smtps://ombud:s3cret@mail.example:465",
+        ] {
+            let config = MailConfig::from_url(url, from).unwrap();
+            assert!(!format!("{config:?}").contains("s3cret"), "{config:?}");
+        }
+        for (url, from) in [
+            ("http://mail.example", from),
+            ("smtp://", from),
+            ("smtp://mail.example:25", "not an address"),
+        ] {
+            let error = MailConfig::from_url(url, from).unwrap_err();
+            assert!(!error.is_empty());
+        }
+    }
 }

@@ -46,7 +46,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest evidence upload accepted, in bytes.
     pub max_upload_bytes: usize,
-    /// The SMTP relay for outbound email, `smtp://host:port`; none: no email.
+    /// The SMTP relay for outbound email: `smtp://host:port`, or with
+    /// credentials over STARTTLS (`smtp://user:pass@host:587?tls=required`)
+    /// or TLS (`smtps://user:pass@host:465`); none: no email.
     pub smtp_url: Option<String>,
     /// The From address of outbound email.
     pub mail_from: Option<String>,

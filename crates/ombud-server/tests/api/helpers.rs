@@ -121,11 +121,13 @@ impl TestApp {
         let ministry = token(Role::Partner, Some("th-ministry"), "ministry portal").await;
         let smtp = crate::smtp::SmtpSink::start().await;
         let config = ServerConfig {
-            mail: Some(ombud_server::mail::MailConfig {
-                relay_host: "127.0.0.1".into(),
-                relay_port: smtp.port,
-                from: "escalations@ombud.test".into(),
-            }),
+            mail: Some(
+                ombud_server::mail::MailConfig::from_url(
+                    &format!("smtp://127.0.0.1:{}", smtp.port),
+                    "escalations@ombud.test",
+                )
+                .expect("a plain loopback relay"),
+            ),
             max_body_bytes: MAX_BODY,
             max_upload_bytes: MAX_UPLOAD,
             // Tests move the clock and run the workers themselves.

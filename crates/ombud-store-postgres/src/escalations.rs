@@ -249,6 +249,7 @@ fn sort_column(field: SortField) -> &'static str {
         SortField::UpdatedAt => "e.updated_at",
         SortField::Priority => "e.priority",
         SortField::Key => "e.id",
+        SortField::DueAt => codec::DUE_AT_SORT,
     }
 }
 

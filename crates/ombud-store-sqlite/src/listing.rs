@@ -194,6 +194,7 @@ pub(crate) async fn list(
         (None, SortField::UpdatedAt) => ("e.updated_at", "e.id"),
         (None, SortField::Priority) => ("e.priority", "e.id"),
         (None, SortField::Key) => ("e.id", "e.id"),
+        (None, SortField::DueAt) => (codec::DUE_AT_SORT, "e.id"),
     };
 
     let mut query = QueryBuilder::<Sqlite>::new("SELECT e.state FROM ");

@@ -43,8 +43,17 @@ pub fn sort_value(e: &Escalation, field: crate::SortField) -> i64 {
         crate::SortField::UpdatedAt => micros(e.updated_at),
         crate::SortField::Priority => e.priority.rank(),
         crate::SortField::Key => e.key.0,
+        crate::SortField::DueAt => e.due_at().map_or(NO_DEADLINE, micros),
     }
 }
+
+/// The sort value of an escalation without a running clock: after every
+/// deadline. Both backends sort `due_at` as [`DUE_AT_SORT`].
+pub const NO_DEADLINE: i64 = i64::MAX;
+
+/// The SQL expression both backends sort and page by for `sort=due_at`
+/// (indexed as such).
+pub const DUE_AT_SORT: &str = "COALESCE(e.due_at, 9223372036854775807)";
 
 /// The columns of an event row, as both backends store them.
 #[derive(Debug)]

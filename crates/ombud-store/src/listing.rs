@@ -27,6 +27,9 @@ pub enum SortField {
     UpdatedAt,
     Priority,
     Key,
+    /// Nearest deadline first (ascending); escalations with no running
+    /// clock sort after every deadline.
+    DueAt,
     /// Best search match first; only with `q`.
     Relevance,
 }
@@ -38,6 +41,7 @@ impl SortField {
             "updated_at" => SortField::UpdatedAt,
             "priority" => SortField::Priority,
             "key" => SortField::Key,
+            "due_at" => SortField::DueAt,
             "relevance" => SortField::Relevance,
             _ => return None,
         })

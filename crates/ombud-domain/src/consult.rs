@@ -191,7 +191,12 @@ impl Escalation {
     }
 }
 
-fn consult_event(kind: EventKind, consult: &Consult, actor: &Actor, at: Timestamp) -> NewEvent {
+pub(crate) fn consult_event(
+    kind: EventKind,
+    consult: &Consult,
+    actor: &Actor,
+    at: Timestamp,
+) -> NewEvent {
     let late = consult
         .answer
         .as_ref()

@@ -239,6 +239,13 @@ pub struct Escalation {
     /// Duplicates, related cases, parents and children.
     #[serde(default)]
     pub links: Vec<Link>,
+    /// Codes of the routing rules that have fired on it: each fires at most
+    /// once, so re-running the rules after a change never repeats an action.
+    #[serde(default)]
+    pub rules_fired: Vec<String>,
+    /// The SLA policy a routing rule chose, overriding the usual choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_policy: Option<String>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -307,6 +314,9 @@ pub struct EscalationDraft {
     /// Likely duplicates found on intake.
     #[serde(default)]
     pub links: Vec<Link>,
+    /// The SLA policy a routing rule chose, overriding the usual choice.
+    #[serde(default)]
+    pub sla_policy: Option<String>,
 }
 
 pub const MAX_TITLE: usize = 300;
@@ -450,6 +460,7 @@ impl NewEscalation {
             rules_fired: Vec::new(),
             consults: Vec::new(),
             links: Vec::new(),
+            sla_policy: None,
         })
     }
 }
@@ -488,6 +499,8 @@ impl EscalationDraft {
             score: self.score,
             consults: self.consults,
             links: self.links,
+            rules_fired: self.rules_fired.iter().map(|r| r.code.clone()).collect(),
+            sla_policy: self.sla_policy,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -576,9 +589,12 @@ mod double_option {
     }
 }
 
+/// A field change: the field's name, its old and its new value.
+pub(crate) type FieldChange = (String, serde_json::Value, serde_json::Value);
+
 /// Records a field change if the value actually changed.
-fn change<T: PartialEq + Serialize>(
-    events: &mut Vec<(String, serde_json::Value, serde_json::Value)>,
+pub(crate) fn record_change<T: PartialEq + Serialize>(
+    events: &mut Vec<FieldChange>,
     field: &str,
     slot: &mut T,
     next: T,
@@ -587,6 +603,26 @@ fn change<T: PartialEq + Serialize>(
         events.push((field.into(), json!(slot), json!(next)));
         *slot = next;
     }
+}
+
+/// One `field_changed` event per change.
+pub(crate) fn field_changed_events(
+    changes: Vec<FieldChange>,
+    actor: &Actor,
+    at: Timestamp,
+) -> Vec<NewEvent> {
+    changes
+        .into_iter()
+        .map(|(field, from, to)| {
+            NewEvent::new(
+                EventKind::FieldChanged,
+                Visibility::Internal,
+                actor,
+                at,
+                json!({"field": field, "from": from, "to": to}),
+            )
+        })
+        .collect()
 }
 
 impl Escalation {
@@ -605,52 +641,52 @@ impl Escalation {
         if let Some(t) = &patch.escalation_type
             && let Some(t) = errors.check(validation::code("type", t))
         {
-            change(&mut changes, "type", &mut next.escalation_type, t);
+            record_change(&mut changes, "type", &mut next.escalation_type, t);
         }
         if let Some(title) = &patch.title
             && let Some(title) = errors.check(validation::text("title", title, 1, MAX_TITLE))
         {
-            change(&mut changes, "title", &mut next.title, title);
+            record_change(&mut changes, "title", &mut next.title, title);
         }
         if let Some(d) = &patch.description
             && let Some(d) = errors.check(validation::text("description", d, 0, MAX_DESCRIPTION))
         {
-            change(&mut changes, "description", &mut next.description, d);
+            record_change(&mut changes, "description", &mut next.description, d);
         }
         if let Some(r) = &patch.partner_ref
             && let Some(r) = errors.check(parse_optional_text("partner_ref", r.as_deref(), 200))
         {
-            change(&mut changes, "partner_ref", &mut next.partner_ref, r);
+            record_change(&mut changes, "partner_ref", &mut next.partner_ref, r);
         }
         if let Some(c) = &patch.country
             && let Some(c) = errors.check(Country::parse("country", c))
         {
-            change(&mut changes, "country", &mut next.country, c);
+            record_change(&mut changes, "country", &mut next.country, c);
         }
         if let Some(l) = &patch.language
             && let Some(l) = errors.check(Language::parse("language", l))
         {
-            change(&mut changes, "language", &mut next.language, l);
+            record_change(&mut changes, "language", &mut next.language, l);
         }
         if let Some(p) = &patch.priority
             && let Some(p) = errors.check(parse_priority(p))
         {
-            change(&mut changes, "priority", &mut next.priority, p);
+            record_change(&mut changes, "priority", &mut next.priority, p);
         }
         if let Some(q) = &patch.queue {
             let q = match q.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(q) => errors.check(validation::code("queue", q)),
             };
-            change(&mut changes, "queue", &mut next.queue, q);
+            record_change(&mut changes, "queue", &mut next.queue, q);
         }
         if let Some(tags) = &patch.tags {
             let tags = parse_tags("tags", tags, &mut errors);
-            change(&mut changes, "tags", &mut next.tags, tags);
+            record_change(&mut changes, "tags", &mut next.tags, tags);
         }
         if let Some(flags) = &patch.risk_flags {
             let flags = parse_risk_flags("risk_flags", flags, &mut errors);
-            change(&mut changes, "risk_flags", &mut next.risk_flags, flags);
+            record_change(&mut changes, "risk_flags", &mut next.risk_flags, flags);
         }
         let mut assignment = None;
         if let Some(a) = &patch.assignee {
@@ -666,18 +702,7 @@ impl Escalation {
             }
         }
         errors.finish()?;
-        let mut events: Vec<NewEvent> = changes
-            .into_iter()
-            .map(|(field, from, to)| {
-                NewEvent::new(
-                    EventKind::FieldChanged,
-                    Visibility::Internal,
-                    actor,
-                    at,
-                    json!({"field": field, "from": from, "to": to}),
-                )
-            })
-            .collect();
+        let mut events = field_changed_events(changes, actor, at);
         if let Some((from, to)) = assignment {
             events.push(NewEvent::new(
                 EventKind::Assigned,
@@ -870,6 +895,7 @@ impl Escalation {
             rules_fired: Vec::new(),
             consults: Vec::new(),
             links: Vec::new(),
+            sla_policy: None,
         }
     }
 

@@ -33,10 +33,15 @@ pub enum EventKind {
     MessageReceived,
     /// Staff were told about the escalation (a routing rule's `notify`).
     Notified,
+    /// Routing rules fired after a change (on intake they are recorded in
+    /// the `created` event).
+    RulesFired,
+    /// Clocks started or dropped because what chooses them changed.
+    ClocksChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -54,6 +59,8 @@ impl EventKind {
         EventKind::MessageSent,
         EventKind::MessageReceived,
         EventKind::Notified,
+        EventKind::RulesFired,
+        EventKind::ClocksChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +82,8 @@ impl EventKind {
             EventKind::MessageSent => "message_sent",
             EventKind::MessageReceived => "message_received",
             EventKind::Notified => "notified",
+            EventKind::RulesFired => "rules_fired",
+            EventKind::ClocksChanged => "clocks_changed",
         }
     }
 

@@ -21,6 +21,7 @@ pub mod subject;
 pub mod template;
 pub mod validation;
 pub mod webhook;
+pub mod workflow;
 
 pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SystemClock};

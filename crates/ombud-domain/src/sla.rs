@@ -593,7 +593,7 @@ pub fn start_clocks(
 pub struct ClockChange {
     pub kind: ClockKind,
     pub source: ClockSource,
-    /// `paused`, `resumed` or `met`.
+    /// `paused`, `resumed`, `met`, `started` or `dropped`.
     pub change: String,
     pub due_at: Option<Timestamp>,
 }
@@ -701,6 +701,58 @@ pub fn on_partner_message(clocks: &mut Vec<EscalationClock>, at: Timestamp) -> V
         changes.push(changed(&next, "started"));
         clocks.push(next);
     }
+    changes
+}
+
+/// Brings an escalation's policy and regulatory clocks in line with
+/// `fresh`, the clocks intake would start for it now that its type,
+/// country, priority or SLA policy changed. A clock whose kind and source
+/// still apply stays exactly as it is, so editing settings never moves a
+/// running deadline. A newly applicable clock of a kind already counted
+/// inherits that kind's history — start, pauses, waiting for the partner,
+/// met — so switching policy does not forgive time already spent nor
+/// reopen a deadline already met. Clocks that no longer apply are dropped;
+/// consult clocks are not touched. Returns what changed.
+pub fn reconcile_clocks(
+    clocks: &mut Vec<EscalationClock>,
+    fresh: Vec<EscalationClock>,
+) -> Vec<ClockChange> {
+    let same = |a: &EscalationClock, b: &EscalationClock| a.kind == b.kind && a.source == b.source;
+    let mut changes = Vec::new();
+    let mut next: Vec<EscalationClock> = Vec::with_capacity(fresh.len());
+    for clock in clocks.iter() {
+        let applies =
+            matches!(clock.source, ClockSource::Consult(_)) || fresh.iter().any(|f| same(f, clock));
+        if applies {
+            next.push(clock.clone());
+        } else {
+            changes.push(changed(clock, "dropped"));
+        }
+    }
+    for mut clock in fresh {
+        if clocks.iter().any(|c| same(c, &clock)) {
+            continue;
+        }
+        if let Some(before) = clocks.iter().rev().find(|c| c.kind == clock.kind) {
+            let calendar = clock.business_calendar();
+            // The target parsed when the clock started, and its calendar has
+            // working time; a budget from an earlier start exists as well.
+            let budget = Target::parse(&clock.target, clock.budget.basis)
+                .ok()
+                .and_then(|t| t.budget(before.started_at, &calendar).ok());
+            if let Some(budget) = budget {
+                clock.budget = budget;
+                clock.started_at = before.started_at;
+                clock.pauses.clone_from(&before.pauses);
+                clock.armed = before.armed;
+                clock.stopped_at = before.stopped_at;
+                clock.refresh_due();
+            }
+        }
+        changes.push(changed(&clock, "started"));
+        next.push(clock);
+    }
+    *clocks = next;
     changes
 }
 

@@ -280,7 +280,8 @@ struct ListParams {
     updated_before: Option<String>,
     /// Free text in any language.
     q: Option<String>,
-    /// `created_at`, `updated_at`, `priority`, `key` or `relevance`; `-` for descending.
+    /// `created_at`, `updated_at`, `priority`, `key`, `due_at` (nearest deadline
+    /// first, none last) or `relevance`; `-` for descending.
     sort: Option<String>,
     /// 1 to 200, default 50.
     limit: Option<u32>,
@@ -390,7 +391,7 @@ fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
     filter.sort = SortField::parse(field).ok_or_else(|| {
         bad_query(
             "sort",
-            "sort by created_at, updated_at, priority, key or relevance (prefix - for descending)",
+            "sort by created_at, updated_at, priority, key, due_at or relevance (prefix - for descending)",
         )
     })?;
     if filter.sort == SortField::Relevance && filter.q.is_none() {
@@ -498,6 +499,46 @@ where
     ))
 }
 
+/// [`mutate`] for changes the workflow follows up: in the same save, the
+/// routing rules that have not fired yet run, and the score and the clocks
+/// follow what changed; then the staff the rules asked to tell are told.
+pub(crate) async fn mutate_routed<F>(
+    state: &AppState,
+    scope: &Scope,
+    key: EscalationKey,
+    if_match: Option<i64>,
+    change: F,
+) -> ApiResult<Escalation>
+where
+    F: Fn(&Escalation) -> ApiResult<(Escalation, Vec<NewEvent>)>,
+{
+    let workflow = settings::workflow(state).await?;
+    let partner = state
+        .stores
+        .escalations
+        .get(key, scope)
+        .await
+        .map_err(not_found(key))?
+        .partner;
+    let partner = state.stores.directory.get_partner(&partner).await?;
+    let now = state.clock.now();
+    let notify = std::sync::Mutex::new(Vec::new());
+    let escalation = mutate(state, scope, key, if_match, |current| {
+        let (mut next, mut events) = change(current)?;
+        if !events.is_empty() {
+            let follow_up = workflow
+                .follow_up(current, &mut next, &partner, now)
+                .map_err(ApiError::internal)?;
+            events.extend(follow_up.events);
+            *notify.lock().expect("never held across a panic") = follow_up.notify;
+        }
+        Ok((next, events))
+    })
+    .await?;
+    let notify = notify.into_inner().expect("never held across a panic");
+    Ok(crate::mail::notify(state, escalation, &notify).await)
+}
+
 /// Change fields of an escalation (`If-Match` required).
 #[utoipa::path(patch, path = "/escalations/{key}", tag = "escalations", request_body = EscalationPatch,
     params(("key" = String, Path), ("If-Match" = String, Header, description = "The ETag you read")),
@@ -519,7 +560,7 @@ pub async fn update_escalation(
         check_assignee(&state, &email.trim().to_lowercase()).await?;
     }
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal.scope(), key, Some(version), |e| {
+    let escalation = mutate_routed(&state, &principal.scope(), key, Some(version), |e| {
         Ok(e.apply_patch(&patch, &actor, now)?)
     })
     .await?;
@@ -643,7 +684,7 @@ pub async fn add_subject(
             e
         })?;
     let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
+    let escalation = mutate_routed(&state, &principal.scope(), key, if_match.0, |e| {
         let (next, event) = e.add_subject(&subject, &actor, now)?;
         Ok((next, vec![event]))
     })

@@ -11,11 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec, Target};
 use ombud_domain::regulatory::RegulatoryRule;
-use ombud_domain::routing::{self, Action, PartnerFacts, RoutingOutcome, RoutingRule};
-use ombud_domain::sla::{
-    ClockSettings, EscalationFacts, RegulationSetting, SlaPolicy, earliest_regulation,
-};
+use ombud_domain::routing::{Action, RoutingOutcome, RoutingRule};
+use ombud_domain::sla::{RegulationSetting, SlaPolicy};
 use ombud_domain::validation::Collector;
+use ombud_domain::workflow::WorkflowSettings;
 use ombud_domain::{EscalationDraft, Partner};
 use ombud_store::{SettingKind, StoreError};
 use serde::{Deserialize, Serialize};
@@ -318,15 +317,9 @@ pub async fn put_regulation(
     ))
 }
 
-/// Everything intake decides from the settings, applied to `draft`: the
-/// priority score, the routing rules (queue, priority, tags, risk flags,
-/// SLA policy) and the clocks.
-pub async fn prepare_intake(
-    state: &AppState,
-    draft: &mut EscalationDraft,
-    partner: &Partner,
-) -> ApiResult<RoutingOutcome> {
-    let policies = list::<SlaPolicy>(state).await?;
+/// Every setting the workflow engine reads: routing rules, SLA policies,
+/// calendars and regulation settings.
+pub async fn workflow(state: &AppState) -> ApiResult<WorkflowSettings> {
     let calendars = state
         .stores
         .settings
@@ -339,41 +332,24 @@ pub async fn prepare_intake(
             Ok((s.code.clone(), calendar))
         })
         .collect::<ApiResult<BTreeMap<_, _>>>()?;
-    let regulation_settings = regulation_settings(state).await?;
-    let rules = list::<RoutingRule>(state).await?;
-    let clocks = |draft: &EscalationDraft, forced_policy: Option<&str>| {
-        let facts = EscalationFacts {
-            partner: partner.slug.as_str(),
-            partner_kind: partner.kind,
-            partner_tier: partner.tier,
-            escalation_type: &draft.escalation_type,
-            priority: draft.priority,
-            country: draft.country.as_str(),
-        };
-        ombud_domain::sla::start_clocks(
-            &facts,
-            draft.received_at,
-            ClockSettings {
-                policies: &policies,
-                calendars: &calendars,
-                regulations: RegulatoryRule::catalogue(),
-                regulation_settings: &regulation_settings,
-                forced_policy,
-            },
-        )
+    Ok(WorkflowSettings {
+        rules: list::<RoutingRule>(state).await?,
+        policies: list::<SlaPolicy>(state).await?,
+        calendars,
+        regulation_settings: regulation_settings(state).await?,
+    })
+}
+
+/// Everything intake decides from the settings, applied to `draft`: the
+/// priority score, the routing rules (queue, priority, tags, risk flags,
+/// SLA policy, consults) and the clocks.
+pub async fn prepare_intake(
+    state: &AppState,
+    draft: &mut EscalationDraft,
+    partner: &Partner,
+) -> ApiResult<RoutingOutcome> {
+    workflow(state)
+        .await?
+        .prepare(draft, partner)
         .map_err(ApiError::internal)
-    };
-    let partner_facts = PartnerFacts {
-        kind: partner.kind,
-        tier: partner.tier,
-    };
-    let legal = earliest_regulation(&clocks(draft, None)?);
-    draft.score = Some(routing::score(
-        draft,
-        partner_facts,
-        legal.as_ref().map(|(id, target)| (id.as_str(), *target)),
-    ));
-    let outcome = routing::route(&rules, draft, partner_facts);
-    draft.clocks = clocks(draft, outcome.sla_policy.as_deref())?;
-    Ok(outcome)
 }

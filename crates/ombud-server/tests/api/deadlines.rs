@@ -11,7 +11,8 @@ on_both_backends!(
     regulations_start_legal_clocks_and_can_be_switched_off,
     bad_settings_are_refused_whole_and_change_nothing,
     warnings_and_breaches_are_raised_once_when_due,
-    clock_time_is_accounted_to_its_holders
+    clock_time_is_accounted_to_its_holders,
+    a_change_of_priority_rechooses_the_clocks_and_lists_sort_by_deadline
 );
 
 fn tokyo_office() -> Value {
@@ -375,4 +376,112 @@ async fn clock_time_is_accounted_to_its_holders(app: TestApp) {
     assert_eq!(holders[0]["time"], "PT1H15M", "09:00-10:00 and 10:45-11:00");
     assert_eq!(holders[1]["holder"], "consult:legal");
     assert_eq!(holders[1]["time"], "PT45M");
+}
+
+async fn a_change_of_priority_rechooses_the_clocks_and_lists_sort_by_deadline(app: TestApp) {
+    let app = &app;
+    for policy in [
+        json!({"code": "urgent", "name": "Urgent", "basis": "calendar",
+               "conditions": {"priorities": ["P0", "P1"]},
+               "targets": {"acknowledgement": "PT1H", "resolution": "PT4H"}}),
+        json!({"code": "standard", "name": "Standard", "basis": "calendar",
+               "targets": {"acknowledgement": "PT4H", "resolution": "P3D"}}),
+    ] {
+        let path = format!("/api/v1/sla-policies/{}", policy["code"].as_str().unwrap());
+        assert_eq!(
+            app.put(&path, &app.admin, &policy).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let mut filed = Vec::new();
+    for priority in ["P3", "P1", "P3"] {
+        let mut case = police_case(&format!("{priority} case"));
+        case["priority"] = json!(priority);
+        filed.push(app.file(&app.agent, case).await);
+    }
+    let keys = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = |query: &'static str| async move {
+        let response = app
+            .get(&format!("/api/v1/escalations?{query}"), &app.agent)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        keys(&list("sort=due_at").await),
+        ["ESC-2", "ESC-1", "ESC-3"]
+    );
+
+    // Raised to P0, ESC-3 falls under the urgent policy: its clocks are
+    // re-chosen in the same change, counting from receipt.
+    let response = app
+        .request(Method::PATCH, "/api/v1/escalations/ESC-3", &app.agent)
+        .header("if-match", format!("\"{}\"", filed[2]["version"]))
+        .json(&json!({"priority": "P0"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let raised: Value = response.json().await.unwrap();
+    let resolution = clock(&raised, "resolution", "urgent");
+    assert_eq!(resolution["due_at"], "2026-11-25T13:00:00Z");
+    assert!(
+        clocks_from(&raised, "policy")
+            .iter()
+            .all(|c| c["source"]["id"] == "urgent")
+    );
+    let timeline: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-3/timeline", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let changed = timeline
+        .iter()
+        .find(|e| e["kind"] == "clocks_changed")
+        .expect("the re-chosen clocks are in the timeline");
+    let what: Vec<(&str, &str)> = changed["data"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["source"]["id"].as_str().unwrap(),
+                c["change"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("standard", "dropped"),
+            ("standard", "dropped"),
+            ("urgent", "started"),
+            ("urgent", "started")
+        ]
+    );
+
+    // Page by page, nearest deadline first; the same due instant by key.
+    let mut seen = Vec::new();
+    let mut query = "sort=due_at&limit=1".to_string();
+    loop {
+        let response = app
+            .get(&format!("/api/v1/escalations?{query}"), &app.agent)
+            .await;
+        let page: Value = response.json().await.unwrap();
+        seen.extend(keys(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("sort=due_at&limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["ESC-2", "ESC-3", "ESC-1"]);
+    assert_eq!(keys(&list("sort=-due_at&limit=1").await), ["ESC-1"]);
 }

@@ -9,7 +9,8 @@ on_both_backends!(
     rules_route_new_escalations_and_say_why,
     the_dry_run_changes_nothing,
     bad_rules_are_refused_with_the_faulty_part,
-    a_rule_can_notify_staff_by_email
+    a_rule_can_notify_staff_by_email,
+    rules_run_again_when_what_they_read_changes
 );
 
 fn vip_rule() -> Value {
@@ -260,4 +261,92 @@ async fn a_rule_can_notify_staff_by_email(app: TestApp) {
         (&notified["data"]["sent"], &notified["visibility"]),
         (&json!(true), &json!("internal"))
     );
+}
+
+async fn patch(app: &TestApp, escalation: &Value, body: Value) -> Value {
+    let response = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!(
+                "/api/v1/escalations/{}",
+                escalation["key"].as_str().unwrap()
+            ),
+            &app.agent,
+        )
+        .header("if-match", format!("\"{}\"", escalation["version"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn rules_run_again_when_what_they_read_changes(app: TestApp) {
+    let rule = json!({
+        "code": "sensitive-media", "name": "Sensitive media to cleared reviewers", "position": 10,
+        "when": {"has": {"field": "risk_flags", "values": ["sensitive_media"]}},
+        "then": [{"set_queue": "cleared-media"},
+                 {"require_consult": {"function": "legal", "question": "Report to the hotline?"}}]
+    });
+    let ads = json!({
+        "code": "ads", "name": "Ads", "position": 20,
+        "when": {"has": {"field": "subject_kinds", "values": ["ad"]}},
+        "then": [{"add_tags": ["ads-review"]}]
+    });
+    for (code, body) in [("sensitive-media", &rule), ("ads", &ads)] {
+        let path = format!("/api/v1/routing-rules/{code}");
+        assert_eq!(
+            app.put(&path, &app.admin, body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let mut case = police_case("Leaked images");
+    case["tags"] = json!([]);
+    let filed = app.file(&app.agent, case).await;
+    assert_eq!(filed["queue"], Value::Null, "no rule holds on intake");
+
+    // Flagging sensitive media makes the rule hold: it fires in the same
+    // change, which it records; the version moves once.
+    let flagged = patch(&app, &filed, json!({"risk_flags": ["sensitive_media"]})).await;
+    assert_eq!(flagged["version"], filed["version"].as_i64().unwrap() + 1);
+    assert_eq!(flagged["queue"], "cleared-media");
+    assert_eq!(flagged["consults"][0]["function"], "legal");
+    assert_eq!(flagged["rules_fired"], json!(["sensitive-media"]));
+
+    // Moved by hand, it stays moved: a rule fires once per escalation.
+    let moved = patch(
+        &app,
+        &flagged,
+        json!({"queue": "general", "title": "Leaked images (2)"}),
+    )
+    .await;
+    assert_eq!(moved["queue"], "general");
+    assert_eq!(moved["consults"].as_array().unwrap().len(), 1);
+
+    // A new subject is a change the rules read too.
+    let response = app
+        .post(
+            "/api/v1/escalations/ESC-1/subjects",
+            &app.agent,
+            &json!({"kind": "ad", "surface": "ads", "external_id": "ad-77"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let with_ad: Value = response.json().await.unwrap();
+    assert_eq!(with_ad["tags"], json!(["ads-review"]));
+    assert_eq!(with_ad["rules_fired"], json!(["sensitive-media", "ads"]));
+
+    let timeline: Vec<Value> = app
+        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fired: Vec<&Value> = timeline
+        .iter()
+        .filter(|e| e["kind"] == "rules_fired")
+        .map(|e| &e["data"]["rules"][0]["code"])
+        .collect();
+    assert_eq!(fired, [&json!("sensitive-media"), &json!("ads")]);
 }

@@ -1353,4 +1353,63 @@ mod tests {
         let back: Vec<EscalationClock> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, clocks);
     }
+
+    proptest::proptest! {
+        /// Switching policy never forgives time already spent nor reopens a
+        /// met deadline, and reconciling twice with the same choice is a no-op.
+        #[test]
+        fn a_replacement_clock_inherits_the_time_spent_and_what_was_met(
+            start in 1_700_000_000i64..1_800_000_000,
+            old_hours in 1i64..200,
+            new_hours in 1i64..200,
+            pauses in proptest::collection::vec((1i64..50_000, 1i64..50_000), 0..4),
+            acknowledged in proptest::option::of(1i64..100_000),
+            later in 0i64..1_000_000,
+        ) {
+            let secs = SignedDuration::from_secs;
+            let received = Timestamp::from_second(start).unwrap();
+            let policies = [
+                policy("old", &format!("PT{old_hours}H")),
+                policy("new", &format!("PT{new_hours}H")),
+            ];
+            let facts = facts("TH", "account_access", PartnerKind::Ngo);
+            let choose = |forced| {
+                start_clocks(&facts, received, ClockSettings {
+                    policies: &policies,
+                    calendars: &BTreeMap::new(),
+                    regulations: RegulatoryRule::catalogue(),
+                    regulation_settings: &BTreeMap::new(),
+                    forced_policy: Some(forced),
+                })
+                .unwrap()
+            };
+            let mut clocks = choose("old");
+            let mut t = received;
+            for (running, paused) in pauses {
+                t += secs(running);
+                clocks.iter_mut().for_each(|c| { c.pause(t); });
+                t += secs(paused);
+                clocks.iter_mut().for_each(|c| { c.resume(t); });
+            }
+            if let Some(after) = acknowledged {
+                clocks[0].stop(t + secs(after));
+            }
+            let now = t + secs(later) + secs(acknowledged.unwrap_or(0));
+            let before = clocks.clone();
+            reconcile_clocks(&mut clocks, choose("new"));
+            let (old, new) = (ClockSource::Policy("old".into()), ClockSource::Policy("new".into()));
+            proptest::prop_assert!(clocks.iter().all(|c| c.source != old));
+            for kind in [ClockKind::Acknowledgement, ClockKind::Resolution] {
+                let (was, is) = (find(&before, kind, &old), find(&clocks, kind, &new));
+                proptest::prop_assert_eq!(is.started_at, was.started_at);
+                proptest::prop_assert_eq!(is.stopped_at, was.stopped_at);
+                proptest::prop_assert_eq!(&is.pauses, &was.pauses);
+                let spent = |c: &EscalationClock| c.budget.amount - c.time_left(now);
+                proptest::prop_assert_eq!(spent(is), spent(was));
+            }
+            let settled = clocks.clone();
+            proptest::prop_assert!(reconcile_clocks(&mut clocks, choose("new")).is_empty());
+            proptest::prop_assert_eq!(clocks, settled);
+        }
+    }
 }

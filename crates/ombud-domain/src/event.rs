@@ -31,6 +31,8 @@ pub enum EventKind {
     MessageSent,
     /// An email from the partner, threaded onto the escalation.
     MessageReceived,
+    /// The automatic acknowledgement could not be sent (it is retried).
+    MessageFailed,
     /// Staff were told about the escalation (a routing rule's `notify`).
     Notified,
     /// Routing rules fired after a change (on intake they are recorded in
@@ -41,7 +43,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -61,6 +63,7 @@ impl EventKind {
         EventKind::Notified,
         EventKind::RulesFired,
         EventKind::ClocksChanged,
+        EventKind::MessageFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +87,7 @@ impl EventKind {
             EventKind::Notified => "notified",
             EventKind::RulesFired => "rules_fired",
             EventKind::ClocksChanged => "clocks_changed",
+            EventKind::MessageFailed => "message_failed",
         }
     }
 

@@ -656,6 +656,16 @@ pub fn on_reply_to_partner(clocks: &mut [EscalationClock], at: Timestamp) -> Vec
         .collect()
 }
 
+/// Moves the clocks when the automatic acknowledgement went out at `at`:
+/// it meets the acknowledgement clocks, and nothing else.
+pub fn on_acknowledgement_sent(clocks: &mut [EscalationClock], at: Timestamp) -> Vec<ClockChange> {
+    clocks
+        .iter_mut()
+        .filter(|c| c.kind == ClockKind::Acknowledgement && !c.armed)
+        .filter_map(|c| c.stop(at).then(|| changed(c, "met")))
+        .collect()
+}
+
 /// Moves the clocks when the partner writes at `at`: the next-response
 /// clock starts counting — the armed one, or a fresh cycle like the last
 /// once that was met. A partner writing twice before an answer changes

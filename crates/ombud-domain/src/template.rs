@@ -154,8 +154,47 @@ pub struct Message {
 }
 
 impl Escalation {
-    /// Archives an email sent to the partner, exactly as sent; it is the
-    /// first response the partner gets.
+    /// Records the automatic acknowledgement of intake: sent (archived
+    /// exactly, meeting the acknowledgement clocks only — a machine's
+    /// receipt is not a first response) or failed with the relay's error
+    /// (internal; the mail worker retries it).
+    pub fn record_acknowledgement(
+        &self,
+        message: &Message,
+        sent: Result<(), &str>,
+        at: jiff::Timestamp,
+    ) -> (Escalation, crate::event::NewEvent) {
+        let mut next = self.clone();
+        next.updated_at = at.max(next.updated_at);
+        next.version += 1;
+        let mut data = serde_json::json!(message);
+        data["automatic"] = true.into();
+        let (kind, visibility) = match sent {
+            Ok(()) => {
+                let clocks = crate::sla::on_acknowledgement_sent(&mut next.clocks, at);
+                if !clocks.is_empty() {
+                    data["clocks"] = serde_json::json!(clocks);
+                }
+                (
+                    crate::event::EventKind::MessageSent,
+                    crate::escalation::Visibility::Partner,
+                )
+            }
+            Err(error) => {
+                data["error"] = error.into();
+                (
+                    crate::event::EventKind::MessageFailed,
+                    crate::escalation::Visibility::Internal,
+                )
+            }
+        };
+        let event =
+            crate::event::NewEvent::new(kind, visibility, &crate::actor::Actor::system(), at, data);
+        (next, event)
+    }
+
+    /// Archives an email staff sent to the partner, exactly as sent; it is
+    /// the first response the partner gets.
     pub fn record_message_sent(
         &self,
         message: &Message,

@@ -7,8 +7,8 @@ use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use ombud_domain::routing::Notification;
 use ombud_domain::template::{Message, Template};
-use ombud_domain::{Actor, Escalation, EventKind, NewEvent, Partner, Visibility};
-use ombud_store::SettingKind;
+use ombud_domain::{Actor, Escalation, EscalationKey, EventKind, NewEvent, Partner, Visibility};
+use ombud_store::{Scope, SettingKind};
 
 use crate::AppState;
 use crate::routes::documents::decode;
@@ -126,39 +126,48 @@ pub fn compose(
     }
 }
 
-/// Sends the `acknowledgement` template to the partner's contacts when mail,
-/// the template and contacts all exist; records it in the timeline. A
-/// failure is logged: the escalation stands either way.
+/// The acknowledgement `escalation` gets — the `acknowledgement` template
+/// to the partner's contacts — when mail, the template and contacts all
+/// exist.
+async fn acknowledgement<'s>(
+    state: &'s AppState,
+    escalation: &Escalation,
+    partner: &Partner,
+) -> Option<(&'s MailConfig, Message)> {
+    let config = state.config.mail.as_ref()?;
+    if partner.contacts.is_empty() {
+        return None;
+    }
+    let stored = state
+        .stores
+        .settings
+        .get(SettingKind::Template, "acknowledgement")
+        .await
+        .ok()?;
+    let template: Template = decode(&stored).ok()?;
+    Some((config, compose(config, &template, escalation, partner)))
+}
+
+/// Sends the acknowledgement of a new escalation and records it in the
+/// timeline: as sent, or as failed (internal), which the webhook worker
+/// retries with backoff. The escalation stands either way.
 pub async fn acknowledge(
     state: &AppState,
     escalation: Escalation,
     partner: &Partner,
 ) -> Escalation {
-    let Some(config) = &state.config.mail else {
+    let Some((config, message)) = acknowledgement(state, &escalation, partner).await else {
         return escalation;
     };
-    if partner.contacts.is_empty() {
-        return escalation;
+    let sent = config.send(&message).await;
+    if let Err(error) = &sent {
+        tracing::warn!(key = %escalation.key, %error, "could not send the acknowledgement; it will be retried");
     }
-    let template: Template = match state
-        .stores
-        .settings
-        .get(SettingKind::Template, "acknowledgement")
-        .await
-    {
-        Ok(stored) => match decode(&stored) {
-            Ok(template) => template,
-            Err(_) => return escalation,
-        },
-        Err(_) => return escalation,
-    };
-    let message = compose(config, &template, &escalation, partner);
-    if let Err(error) = config.send(&message).await {
-        tracing::warn!(key = %escalation.key, %error, "could not send the acknowledgement");
-        return escalation;
-    }
-    let (next, event) =
-        escalation.record_message_sent(&message, &Actor::system(), state.clock.now());
+    let (next, event) = escalation.record_acknowledgement(
+        &message,
+        sent.as_ref().map(|_| ()).map_err(String::as_str),
+        state.clock.now(),
+    );
     match state
         .stores
         .escalations
@@ -167,10 +176,57 @@ pub async fn acknowledge(
     {
         Ok(()) => next,
         Err(error) => {
-            tracing::warn!(key = %escalation.key, %error, "sent the acknowledgement but could not record it");
+            tracing::warn!(key = %escalation.key, %error, "could not record the acknowledgement");
             escalation
         }
     }
+}
+
+/// Sends again the acknowledgement whose sending failed (the
+/// `message_failed` event `seq` of `key`). `Ok` once it is sent, or when it
+/// is no longer owed: sent since, or no template or contacts any more.
+pub async fn retry_acknowledgement(
+    state: &AppState,
+    key: EscalationKey,
+    seq: i64,
+) -> Result<(), String> {
+    let escalation = state
+        .stores
+        .escalations
+        .get(key, &Scope::Staff)
+        .await
+        .map_err(|e| e.to_string())?;
+    let timeline = state
+        .stores
+        .escalations
+        .timeline(key, &Scope::Staff)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sent_since = timeline
+        .iter()
+        .any(|e| e.seq > seq && e.kind == EventKind::MessageSent && e.data["automatic"] == true);
+    let partner = state
+        .stores
+        .directory
+        .get_partner(&escalation.partner)
+        .await
+        .map_err(|e| e.to_string())?;
+    let owed = match sent_since {
+        true => None,
+        false => acknowledgement(state, &escalation, &partner).await,
+    };
+    let Some((config, message)) = owed else {
+        return Ok(());
+    };
+    config.send(&message).await?;
+    let now = state.clock.now();
+    crate::routes::escalations::mutate(state, &Scope::Staff, key, None, |current| {
+        let (next, event) = current.record_acknowledgement(&message, Ok(()), now);
+        Ok((next, vec![event]))
+    })
+    .await
+    .map_err(|e| format!("sent, but not recorded: {}", e.detail))?;
+    Ok(())
 }
 
 /// Tells staff about an escalation as routing rules asked, by email when

@@ -1,5 +1,8 @@
 //! The webhook worker: fans queued events out to the subscriptions that
 //! want them, and delivers each, signed, retrying with exponential backoff.
+//! The same machinery retries acknowledgements that could not be sent: a
+//! `message_failed` event gets a delivery to the built-in
+//! [`ACKNOWLEDGEMENT_RETRY`], whose attempt sends the email again.
 //!
 //! A delivery is a POST of the event as JSON with the headers
 //! `Ombud-Event-Id` (the outbox id, for receivers to drop duplicates) and
@@ -12,6 +15,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::EventKind;
 use ombud_domain::webhook::{WebhookSubscription, retry_delay};
 use ombud_store::{Attempt, AttemptOutcome, Delivery, Scope, SettingKind, StoreError};
 use serde_json::json;
@@ -25,6 +29,9 @@ const BATCH: u32 = 100;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the worker looks for work.
 pub const INTERVAL: Duration = Duration::from_secs(5);
+/// The built-in receiver of `message_failed` events: it retries the
+/// acknowledgement email. (Subscription codes cannot contain `:`.)
+pub const ACKNOWLEDGEMENT_RETRY: &str = "mail:acknowledgement";
 
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
     reqwest::Client::builder()
@@ -71,11 +78,14 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
         let now = state.clock.now();
         let entries = state.stores.outbox.claim_entries(now, LEASE, BATCH).await?;
         for entry in &entries {
-            let wanted: Vec<String> = subscriptions
+            let mut wanted: Vec<String> = subscriptions
                 .values()
                 .filter(|s| s.wants(&entry.kind))
                 .map(|s| s.code.clone())
                 .collect();
+            if entry.kind == EventKind::MessageFailed.as_str() && state.config.mail.is_some() {
+                wanted.push(ACKNOWLEDGEMENT_RETRY.to_string());
+            }
             state.stores.outbox.fan_out(entry.id, &wanted, now).await?;
         }
         if entries.len() < BATCH as usize {
@@ -91,8 +101,20 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
             .claim_deliveries(now, LEASE, BATCH)
             .await?;
         for delivery in &due {
-            let attempt =
-                attempt(state, subscriptions.get(&delivery.subscription), delivery).await?;
+            let attempt = if delivery.subscription == ACKNOWLEDGEMENT_RETRY {
+                let sent = crate::mail::retry_acknowledgement(
+                    state,
+                    delivery.entry.key,
+                    delivery.entry.seq,
+                )
+                .await;
+                match sent {
+                    Ok(()) => delivered_at(state.clock.now(), None),
+                    Err(error) => failed(state.clock.now(), delivery, None, error),
+                }
+            } else {
+                attempt(state, subscriptions.get(&delivery.subscription), delivery).await?
+            };
             if attempt.outcome == AttemptOutcome::Delivered {
                 delivered += 1;
             }
@@ -154,31 +176,41 @@ async fn attempt(
         .body(body)
         .send()
         .await;
-    let (status, error) = match sent {
+    Ok(match sent {
         Ok(response) if response.status().is_success() => {
-            return Ok(Attempt {
-                at: now,
-                status: Some(response.status().as_u16()),
-                error: None,
-                outcome: AttemptOutcome::Delivered,
-            });
+            delivered_at(now, Some(response.status().as_u16()))
         }
-        Ok(response) => (
+        Ok(response) => failed(
+            now,
+            delivery,
             Some(response.status().as_u16()),
             format!("the receiver answered {}", response.status()),
         ),
-        Err(error) => (None, format!("not delivered: {error}")),
-    };
+        Err(error) => failed(now, delivery, None, format!("not delivered: {error}")),
+    })
+}
+
+fn delivered_at(now: Timestamp, status: Option<u16>) -> Attempt {
+    Attempt {
+        at: now,
+        status,
+        error: None,
+        outcome: AttemptOutcome::Delivered,
+    }
+}
+
+/// A failed attempt: retried after the backoff, or given up after the last.
+fn failed(now: Timestamp, delivery: &Delivery, status: Option<u16>, error: String) -> Attempt {
     let outcome = match retry_delay(delivery.attempts + 1).and_then(|d| now.checked_add(d).ok()) {
         Some(next) => AttemptOutcome::Retry(next),
         None => AttemptOutcome::GaveUp,
     };
-    Ok(Attempt {
+    Attempt {
         at: now,
         status,
         error: Some(error),
         outcome,
-    })
+    }
 }
 
 /// Runs [`deliver_webhooks`] every [`INTERVAL`] until dropped.

@@ -1,6 +1,7 @@
 //! A small SMTP sink on 127.0.0.1 that accepts every message and keeps it,
 //! for tests to read what Ombud sent over a real SMTP conversation.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -11,6 +12,8 @@ pub struct SmtpSink {
     pub port: u16,
     /// Each message's DATA, as received.
     pub messages: Arc<Mutex<Vec<String>>>,
+    /// While set, every sender is refused with a temporary failure (451).
+    refusing: Arc<AtomicBool>,
 }
 
 impl SmtpSink {
@@ -18,13 +21,23 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let messages: Arc<Mutex<Vec<String>>> = Arc::default();
-        let kept = messages.clone();
+        let refusing: Arc<AtomicBool> = Arc::default();
+        let (kept, refuse) = (messages.clone(), refusing.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(converse(stream, kept.clone()));
+                tokio::spawn(converse(stream, kept.clone(), refuse.clone()));
             }
         });
-        SmtpSink { port, messages }
+        SmtpSink {
+            port,
+            messages,
+            refusing,
+        }
+    }
+
+    /// Makes the relay refuse (or accept again) every message.
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing.store(refusing, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<String> {
@@ -35,6 +48,7 @@ impl SmtpSink {
 async fn converse(
     stream: tokio::net::TcpStream,
     kept: Arc<Mutex<Vec<String>>>,
+    refusing: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -47,6 +61,7 @@ async fn converse(
             .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" | "HELO" => b"250 sink.test\r\n",
+            "MAIL" if refusing.load(Ordering::SeqCst) => b"451 4.3.0 try again later\r\n",
             "DATA" => {
                 write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
                 let mut data = String::new();

@@ -20,8 +20,8 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{IfMatch, Json, Principal, etag};
 use crate::routes::settings;
 
-/// How often a mutation without `If-Match` is retried when another write won.
-const RETRIES: usize = 5;
+/// How often a mutation without `If-Match` is tried when other writes win.
+const RETRIES: u32 = 8;
 
 pub(crate) fn parse_key(key: &str) -> ApiResult<EscalationKey> {
     EscalationKey::parse(key).ok_or_else(|| ApiError::not_found(format!("escalation {key:?}")))
@@ -460,7 +460,7 @@ pub(crate) async fn mutate<F>(
 where
     F: Fn(&Escalation) -> ApiResult<(Escalation, Vec<NewEvent>)>,
 {
-    for _ in 0..RETRIES {
+    for attempt in 0..RETRIES {
         let current = state
             .stores
             .escalations
@@ -489,7 +489,14 @@ where
             .await
         {
             Ok(()) => return Ok(next),
-            Err(StoreError::VersionConflict { .. }) if if_match.is_none() => continue,
+            Err(StoreError::VersionConflict { .. }) if if_match.is_none() => {
+                // Back off a random while, doubling each time, so that a
+                // crowd writing to one escalation (a burst of duplicates
+                // linking back to it) spreads out instead of colliding again.
+                let ceiling_us = 1000_u64 << attempt.min(6);
+                let pause = rand::random_range(0..ceiling_us);
+                tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
+            }
             Err(e) => return Err(e.into()),
         }
     }

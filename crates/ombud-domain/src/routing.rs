@@ -5,6 +5,8 @@
 //! twice, and nothing loops. Every rule that fired is recorded with the
 //! reasons its condition held.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
@@ -64,8 +66,15 @@ pub enum Condition {
         values: Vec<String>,
     },
     Text {
+        /// Kept trimmed and lowercased, as the text they are looked for in.
+        #[serde(deserialize_with = "lowercased")]
         any: Vec<String>,
     },
+}
+
+fn lowercased<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let words = Vec::<String>::deserialize(d)?;
+    Ok(words.iter().map(|w| w.trim().to_lowercase()).collect())
 }
 
 /// What a rule does when its condition holds.
@@ -194,6 +203,27 @@ impl Condition {
     }
 
     /// The reasons this condition holds for `facts`, or `None`.
+    /// Whether the condition holds, without saying why: the cheap test
+    /// every rule gets; [`Condition::holds`] explains the ones that pass.
+    fn matches(&self, facts: &Facts<'_>) -> bool {
+        match self {
+            Condition::All(parts) => parts.iter().all(|p| p.matches(facts)),
+            Condition::Any(parts) => parts.iter().any(|p| p.matches(facts)),
+            Condition::Not(inner) => !inner.matches(facts),
+            Condition::In { field, values } => facts
+                .scalar(*field)
+                .is_some_and(|value| values.iter().any(|v| v.eq_ignore_ascii_case(&value))),
+            Condition::Has { field, values } => {
+                let present = facts.set(*field);
+                values.iter().any(|v| present.contains(&v.as_str()))
+            }
+            Condition::Text { any } => any
+                .iter()
+                .any(|word| !word.is_empty() && facts.text.contains(word.as_str())),
+        }
+    }
+
+    /// Why the condition holds (the parts that held), or `None`.
     fn holds(&self, facts: &Facts<'_>) -> Option<Vec<String>> {
         match self {
             Condition::All(parts) => {
@@ -217,7 +247,10 @@ impl Condition {
             }
             Condition::Has { field, values } => {
                 let present = facts.set(*field);
-                let found: Vec<&String> = values.iter().filter(|v| present.contains(v)).collect();
+                let found: Vec<&String> = values
+                    .iter()
+                    .filter(|v| present.contains(&v.as_str()))
+                    .collect();
                 (!found.is_empty()).then(|| {
                     vec![format!(
                         "{} has {}",
@@ -232,7 +265,6 @@ impl Condition {
             }
             Condition::Text { any } => any
                 .iter()
-                .map(|word| word.trim().to_lowercase())
                 .find(|word| !word.is_empty() && facts.text.contains(word.as_str()))
                 .map(|word| vec![format!("text mentions {word:?}")]),
         }
@@ -352,45 +384,32 @@ struct Facts<'a> {
     draft: &'a EscalationDraft,
     partner: PartnerFacts,
     /// Title and description, lowercased.
-    text: String,
+    text: &'a str,
 }
 
 impl Facts<'_> {
-    fn scalar(&self, field: Field) -> Option<String> {
+    fn scalar(&self, field: Field) -> Option<Cow<'_, str>> {
+        let draft = self.draft;
         Some(match field {
-            Field::Type => self.draft.escalation_type.clone(),
-            Field::Country => self.draft.country.as_str().to_string(),
-            Field::Language => self.draft.language.as_str().to_string(),
-            Field::Partner => self.draft.partner.clone(),
-            Field::PartnerKind => self.partner.kind.as_str().to_string(),
-            Field::PartnerTier => self.partner.tier.get().to_string(),
-            Field::Priority => self.draft.priority.as_str().to_string(),
-            Field::Channel => self.draft.channel.clone(),
-            Field::Queue => self.draft.queue.clone()?,
+            Field::Type => Cow::Borrowed(draft.escalation_type.as_str()),
+            Field::Country => Cow::Borrowed(draft.country.as_str()),
+            Field::Language => Cow::Borrowed(draft.language.as_str()),
+            Field::Partner => Cow::Borrowed(draft.partner.as_str()),
+            Field::PartnerKind => Cow::Borrowed(self.partner.kind.as_str()),
+            Field::PartnerTier => Cow::Owned(self.partner.tier.get().to_string()),
+            Field::Priority => Cow::Borrowed(draft.priority.as_str()),
+            Field::Channel => Cow::Borrowed(draft.channel.as_str()),
+            Field::Queue => Cow::Borrowed(draft.queue.as_deref()?),
         })
     }
 
-    fn set(&self, field: SetField) -> Vec<String> {
+    fn set(&self, field: SetField) -> Vec<&str> {
+        let draft = self.draft;
         match field {
-            SetField::Tags => self.draft.tags.clone(),
-            SetField::RiskFlags => self
-                .draft
-                .risk_flags
-                .iter()
-                .map(|f| f.as_str().to_string())
-                .collect(),
-            SetField::SubjectKinds => self
-                .draft
-                .subjects
-                .iter()
-                .map(|s| s.kind.as_str().to_string())
-                .collect(),
-            SetField::Surfaces => self
-                .draft
-                .subjects
-                .iter()
-                .map(|s| s.surface.clone())
-                .collect(),
+            SetField::Tags => draft.tags.iter().map(String::as_str).collect(),
+            SetField::RiskFlags => draft.risk_flags.iter().map(|f| f.as_str()).collect(),
+            SetField::SubjectKinds => draft.subjects.iter().map(|s| s.kind.as_str()).collect(),
+            SetField::Surfaces => draft.subjects.iter().map(|s| s.surface.as_str()).collect(),
         }
     }
 }
@@ -406,12 +425,17 @@ pub fn route(
     let mut ordered: Vec<&RoutingRule> = rules.iter().filter(|r| r.enabled).collect();
     ordered.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
     let mut outcome = RoutingOutcome::default();
+    // No action changes the title or description: lowercase them once.
+    let text = format!("{}\n{}", draft.title, draft.description).to_lowercase();
     for rule in ordered {
         let facts = Facts {
             draft,
             partner,
-            text: format!("{}\n{}", draft.title, draft.description).to_lowercase(),
+            text: &text,
         };
+        if !rule.when.matches(&facts) {
+            continue;
+        }
         let Some(because) = rule.when.holds(&facts) else {
             continue;
         };

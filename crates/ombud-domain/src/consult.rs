@@ -324,9 +324,10 @@ mod tests {
                 (100, at("2026-11-25T14:00:00Z")),
             ]
         );
-        let (late, breach) = e
-            .raise_clock_alert(clock, 100, at("2026-11-25T14:00:01Z"))
+        let (late, raised) = e
+            .raise_clock_alerts(&[(clock, 100)], at("2026-11-25T14:00:01Z"))
             .expect("the breach is due");
+        let breach = &raised[0];
         assert_eq!(breach.kind, EventKind::ClockBreached);
         assert_eq!(breach.data["source"], json!({"kind": "consult", "id": 1}));
         let (answered, _) = late

@@ -899,25 +899,39 @@ impl Escalation {
         }
     }
 
-    /// Raises a clock's warning or breach alert that has fallen due by `now`;
-    /// `None` if it is no longer owed (the clock moved on since it was
-    /// scheduled) or already raised.
-    pub fn raise_clock_alert(
+    /// Raises the clock warnings and breaches among `alerts` (clock index,
+    /// percent) that have fallen due by `now`, in one change; `None` if none
+    /// is owed any more (the clocks moved on since they were scheduled, or
+    /// the alerts were raised already).
+    pub fn raise_clock_alerts(
         &self,
-        clock: usize,
-        percent: u8,
+        alerts: &[(usize, u8)],
         now: Timestamp,
-    ) -> Option<(Escalation, NewEvent)> {
+    ) -> Option<(Escalation, Vec<NewEvent>)> {
         let mut next = self.clone();
-        let data = sla::raise_alert(&mut next.clocks, clock, percent, now)?;
+        let events: Vec<NewEvent> = alerts
+            .iter()
+            .filter_map(|&(clock, percent)| {
+                let data = sla::raise_alert(&mut next.clocks, clock, percent, now)?;
+                let kind = if percent == sla::BREACH_PERCENT {
+                    EventKind::ClockBreached
+                } else {
+                    EventKind::ClockWarning
+                };
+                Some(NewEvent::new(
+                    kind,
+                    Visibility::Internal,
+                    &Actor::system(),
+                    now,
+                    data,
+                ))
+            })
+            .collect();
+        if events.is_empty() {
+            return None;
+        }
         next.touch(now);
-        let kind = if percent == sla::BREACH_PERCENT {
-            EventKind::ClockBreached
-        } else {
-            EventKind::ClockWarning
-        };
-        let event = NewEvent::new(kind, Visibility::Internal, &Actor::system(), now, data);
-        Some((next, event))
+        Some((next, events))
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
 use ombud_store::codec::{
-    EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
+    self, EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
 };
 use ombud_store::{
     Assign, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page,
@@ -235,12 +235,17 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
+                    // The index holds the cases in claim order: the first
+                    // row that passes the agent's filters is the answer.
                     let mut select = QueryBuilder::<Sqlite>::new(
-                        "SELECT version, state FROM escalations WHERE assignee IS NULL \
-                         AND status NOT IN ('resolved', 'closed')",
+                        "SELECT version, state FROM escalations e INDEXED BY escalations_claimable \
+                         WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed')",
                     );
                     push_claim_filters(&mut select, &query);
-                    select.push(" ORDER BY priority, due_at IS NULL, due_at, id LIMIT 1");
+                    select.push(format!(
+                        " ORDER BY priority, {}, id LIMIT 1",
+                        codec::DUE_AT_SORT
+                    ));
                     let Some(row) = select
                         .build()
                         .fetch_optional(&mut *conn)

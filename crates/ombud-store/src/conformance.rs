@@ -1367,11 +1367,11 @@ async fn clock_alerts_are_claimed_once_and_follow_the_clocks(s: &Stores) {
     assert_eq!(claim(at(187)).await, [(key, 0, 75, at(180))]);
     // Raising it saves the escalation, which removes it.
     let current = s.escalations.get(key, &Scope::Staff).await.expect("get");
-    let (raised, event) = current
-        .raise_clock_alert(0, 75, at(187))
+    let (raised, events) = current
+        .raise_clock_alerts(&[(0, 75)], at(187))
         .expect("the warning is owed");
     s.escalations
-        .save(&raised, current.version, &[event])
+        .save(&raised, current.version, &events)
         .await
         .expect("save");
     assert!(claim(at(200)).await.is_empty(), "raised once, gone");

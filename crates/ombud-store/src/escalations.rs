@@ -64,7 +64,7 @@ pub trait EscalationStore: Send + Sync {
     /// Claims up to `limit` clock alerts due by `now` that nobody holds, for
     /// `lease`: until it ends no other caller (on any node) gets them. Every
     /// write of an escalation reschedules its alerts from its clocks, so
-    /// raising an alert (`Escalation::raise_clock_alert`, then `save`)
+    /// raising an alert (`Escalation::raise_clock_alerts`, then `save`)
     /// removes it; a claim whose holder died is taken again after the lease.
     /// Assigns the best unassigned, open escalation `query` allows — by
     /// priority, then nearest due instant, then key — with `assign`, which

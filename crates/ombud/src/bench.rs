@@ -1,7 +1,13 @@
-//! `ombud bench`: seeds a store, starts `ombud serve` as a child process on
-//! loopback, and measures it over HTTP: durable creates per second at 1, 8
-//! and 64 clients, get/list/search latency percentiles, and the server's RSS.
-//! Every loop is bounded in requests; only 127.0.0.1 is contacted.
+//! `ombud bench`: benchmarks anyone can run. By default (`ombud bench` or
+//! `ombud bench http`) it seeds a store, starts `ombud serve` as a child
+//! process on loopback, and measures it over HTTP: durable creates per
+//! second at 1, 8 and 64 clients, get/list/search latency percentiles, and
+//! the server's RSS. `rules`, `timers` and `claim` measure the workflow
+//! engine. Every loop is bounded; only 127.0.0.1 is contacted.
+
+mod claim;
+mod rules;
+mod timers;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -9,12 +15,35 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use ombud_domain::{Clock, Role, SystemClock};
+use ombud_store::Stores;
 use rand::{Rng, SeedableRng};
 
 use crate::config::Config;
+use crate::demo::Shape;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<What>,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// The HTTP API: creates, gets, lists and searches (the default).
+    Http(HttpArgs),
+    /// Routing rules and priority scoring in process: escalations/s.
+    Rules(rules::RulesArgs),
+    /// Raising clock alerts that have fallen due, against the store: alerts/s.
+    Timers(timers::TimersArgs),
+    /// Claim-next latency over HTTP, agents claiming concurrently.
+    Claim(claim::ClaimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct HttpArgs {
     /// Escalations the store should hold before measuring (seeded if empty).
     #[arg(long, default_value_t = 1_000_000)]
     count: u64,
@@ -24,6 +53,49 @@ pub struct BenchArgs {
     /// Creates per client for the throughput runs.
     #[arg(long, default_value_t = 200)]
     creates_per_client: usize,
+}
+
+pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
+    match args.what {
+        None => http(args.http, config).await,
+        Some(What::Http(http_args)) => http(http_args, config).await,
+        Some(What::Rules(rules_args)) => rules::run(&rules_args),
+        Some(What::Timers(timers_args)) => timers::run(&timers_args, config).await,
+        Some(What::Claim(claim_args)) => claim::run(&claim_args, config).await,
+    }
+}
+
+/// Seeds `count` demo escalations of `shape` into an empty store; a store
+/// that already holds at least `count` is measured as it is. Returns how
+/// many the store holds.
+async fn seed_if_empty(
+    stores: &Stores,
+    count: u64,
+    shape: Shape,
+    clock: &dyn Clock,
+) -> anyhow::Result<i64> {
+    let existing = stores.maintenance.escalation_count().await?;
+    if existing == 0 {
+        let started = Instant::now();
+        crate::seed_demo(stores, count, clock.now(), shape).await?;
+        eprintln!(
+            "seeded {count} escalations in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    } else if (existing as u64) < count {
+        bail!(
+            "the store holds {existing} escalations, fewer than --count {count}; use an empty data directory"
+        );
+    }
+    Ok(stores.maintenance.escalation_count().await?)
+}
+
+fn backend(config: &Config) -> &'static str {
+    if config.is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
 }
 
 struct Server {
@@ -181,26 +253,11 @@ fn machine() -> String {
     format!("{cores} cores, {memory}, {cpu}")
 }
 
-pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
+async fn http(args: HttpArgs, config: &Config) -> anyhow::Result<()> {
     let clock = SystemClock;
     let stores = crate::open_store(config).await?;
-    let existing = stores.maintenance.escalation_count().await?;
-    if existing == 0 {
-        let started = Instant::now();
-        crate::seed_demo(&stores, args.count, clock.now()).await?;
-        eprintln!(
-            "seeded {} escalations in {:.0} s",
-            args.count,
-            started.elapsed().as_secs_f64()
-        );
-    } else if (existing as u64) < args.count {
-        bail!(
-            "the store holds {existing} escalations, fewer than --count {}; use an empty data directory",
-            args.count
-        );
-    }
+    let highest = seed_if_empty(&stores, args.count, Shape::Lifecycle, &clock).await?;
     let token = crate::create_token(&stores, &clock, Role::Admin, None, "bench").await?;
-    let highest = stores.maintenance.escalation_count().await?;
     drop(stores);
 
     let server = start_server(config).await?;
@@ -288,11 +345,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
     println!("Machine: {}", machine());
     println!(
         "Backend: {}, {highest} escalations before the create runs\n",
-        if config.is_postgres() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        }
+        backend(config)
     );
     println!("| measurement | result | target |");
     println!("| --- | --- | --- |");

@@ -2,13 +2,20 @@
 //! and beyond, escalations in their languages, and timelines built with the
 //! domain's own functions, so states and events agree. Deterministic per seed.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec};
+use ombud_domain::regulatory::RegulatoryRule;
+use ombud_domain::routing::PartnerFacts;
+use ombud_domain::sla::{self, ClockSettings, EscalationFacts, SlaPolicy};
 use ombud_domain::{
-    Actor, Escalation, EscalationKey, EscalationPatch, NewEscalation, NewEvent, NewPartner,
-    NewSubject, Role, Status, StoredEvent, SubjectKind, Visibility, reference,
+    Actor, Escalation, EscalationDraft, EscalationKey, EscalationPatch, NewEscalation, NewEvent,
+    NewPartner, NewSubject, PartnerKind, Role, Status, StoredEvent, SubjectKind, Tier, Visibility,
+    reference,
 };
-use ombud_store::{ExportedEscalation, NewUser, Stores};
+use ombud_store::{Expect, ExportedEscalation, NewUser, SettingKind, Stores};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -426,7 +433,7 @@ const AGENTS: &[(&str, &str)] = &[
     ("sam.oconnor@ombud.demo", "Sam O'Connor"),
 ];
 
-const TAGS: &[&str] = &[
+pub const TAGS: &[&str] = &[
     "repeat-reporter",
     "media-inquiry",
     "vip",
@@ -488,13 +495,9 @@ pub async fn seed_directory(stores: &Stores, now: Timestamp) -> anyhow::Result<(
     Ok(())
 }
 
-/// Business calendars and SLA policies a team would start from.
-pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()> {
-    use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec};
-    use ombud_domain::sla::SlaPolicy;
-    use ombud_store::{Expect, SettingKind};
-
-    let calendars = [
+/// Business calendars a team would start from, by code.
+fn calendars() -> anyhow::Result<Vec<(&'static str, BusinessCalendar)>> {
+    let specs = [
         serde_json::json!({
             "time_zone": "Asia/Tokyo",
             "weekly": {
@@ -513,17 +516,21 @@ pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()
             "holidays": ["2026-12-25", "2026-12-26", "2027-01-01"]
         }),
     ];
-    for (code, body) in ["apac-tokyo", "emea-dublin"].into_iter().zip(calendars) {
-        let spec: CalendarSpec = serde_json::from_value(body)?;
-        let calendar = BusinessCalendar::from_spec(&spec)
-            .map_err(|e| anyhow::anyhow!("demo calendar {code}: {e}"))?;
-        let canonical = serde_json::to_value(calendar.to_spec())?;
-        stores
-            .settings
-            .put(SettingKind::Calendar, code, &canonical, Expect::Absent, now)
-            .await?;
-    }
-    let policies = [
+    ["apac-tokyo", "emea-dublin"]
+        .into_iter()
+        .zip(specs)
+        .map(|(code, body)| {
+            let spec: CalendarSpec = serde_json::from_value(body)?;
+            let calendar = BusinessCalendar::from_spec(&spec)
+                .map_err(|e| anyhow::anyhow!("demo calendar {code}: {e}"))?;
+            Ok((code, calendar))
+        })
+        .collect()
+}
+
+/// SLA policies a team would start from.
+fn policies() -> anyhow::Result<Vec<SlaPolicy>> {
+    let bodies = [
         serde_json::json!({
             "code": "tier1-urgent", "name": "Tier 1 partners, P0 and P1",
             "conditions": {"partner_tiers": [1], "priorities": ["P0", "P1"]},
@@ -543,11 +550,28 @@ pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()
             "warn_at_percent": [50, 80]
         }),
     ];
-    for body in policies {
-        let policy: SlaPolicy = serde_json::from_value(body)?;
-        policy
-            .validate(&["apac-tokyo", "emea-dublin"])
-            .map_err(|e| anyhow::anyhow!("demo policy {}: {e}", policy.code))?;
+    bodies
+        .into_iter()
+        .map(|body| {
+            let policy: SlaPolicy = serde_json::from_value(body)?;
+            policy
+                .validate(&["apac-tokyo", "emea-dublin"])
+                .map_err(|e| anyhow::anyhow!("demo policy {}: {e}", policy.code))?;
+            Ok(policy)
+        })
+        .collect()
+}
+
+/// Stores the demo calendars and SLA policies.
+pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()> {
+    for (code, calendar) in calendars()? {
+        let canonical = serde_json::to_value(calendar.to_spec())?;
+        stores
+            .settings
+            .put(SettingKind::Calendar, code, &canonical, Expect::Absent, now)
+            .await?;
+    }
+    for policy in policies()? {
         stores
             .settings
             .put(
@@ -562,27 +586,57 @@ pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()
     Ok(())
 }
 
-/// Builds and stores `count` escalations with keys 1..=count, in batches.
+/// How demo escalations are left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Along their lifecycle, the older the further: most are assigned,
+    /// resolved or closed; few wait in a queue.
+    Lifecycle,
+    /// All new and unassigned in their language's queue with running
+    /// clocks: a backlog for claim-next.
+    Open,
+}
+
+/// Builds and stores `count` demo escalations of `shape`.
 pub async fn seed_escalations(
     stores: &Stores,
     count: u64,
     now: Timestamp,
     seed: u64,
-    mut progress: impl FnMut(u64),
+    shape: Shape,
+    progress: impl FnMut(u64),
 ) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let types: Vec<String> = reference::defaults(ombud_domain::RefKind::EscalationType)
+    let vocabulary = Vocabulary::defaults();
+    let policies = policies()?;
+    let calendars: BTreeMap<String, BusinessCalendar> = calendars()?
         .into_iter()
-        .map(|t| t.code)
+        .map(|(code, calendar)| (code.to_string(), calendar))
         .collect();
-    let surfaces: Vec<String> = reference::defaults(ombud_domain::RefKind::Surface)
-        .into_iter()
-        .map(|t| t.code)
-        .collect();
+    let clocks = ClockSettings {
+        policies: &policies,
+        calendars: &calendars,
+        regulations: RegulatoryRule::catalogue(),
+        regulation_settings: &BTreeMap::new(),
+        forced_policy: None,
+    };
+    let build = |key| match shape {
+        Shape::Lifecycle => build_escalation(&mut rng, key, now, &vocabulary),
+        Shape::Open => open_escalation(&mut rng, key, now, &vocabulary, clocks, Some(now)),
+    };
+    store_escalations(stores, count, build, progress).await
+}
+
+/// Stores the escalations `build` makes for keys 1..=count, in batches.
+pub async fn store_escalations(
+    stores: &Stores,
+    count: u64,
+    mut build: impl FnMut(EscalationKey) -> anyhow::Result<ExportedEscalation>,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(1000);
     for n in 1..=count {
-        let key = EscalationKey(i64::try_from(n)?);
-        batch.push(build_escalation(&mut rng, key, now, &types, &surfaces)?);
+        batch.push(build(EscalationKey(i64::try_from(n)?))?);
         if batch.len() == 1000 || n == count {
             stores
                 .escalations
@@ -594,6 +648,19 @@ pub async fn seed_escalations(
         }
     }
     Ok(())
+}
+
+/// The demo queue of a language's cases: `apac-ja`, `apac-zh`, …
+pub fn queue_for(language: &str) -> String {
+    format!("apac-{}", language.split('-').next().unwrap_or("en"))
+}
+
+/// The languages of the demo partners.
+pub fn languages() -> Vec<&'static str> {
+    let mut languages: Vec<&str> = PARTNERS.iter().map(|p| p.5).collect();
+    languages.sort_unstable();
+    languages.dedup();
+    languages
 }
 
 fn subject(rng: &mut StdRng, surfaces: &[String]) -> (NewSubject, String) {
@@ -644,14 +711,45 @@ fn later(rng: &mut StdRng, at: Timestamp, max_hours: i64, now: Timestamp) -> Tim
     at.checked_add(step).unwrap_or(now).min(now)
 }
 
-fn build_escalation(
-    rng: &mut StdRng,
-    key: EscalationKey,
-    now: Timestamp,
-    types: &[String],
-    surfaces: &[String],
-) -> anyhow::Result<ExportedEscalation> {
-    let (slug, _, _, tier, country, language) = *PARTNERS.choose(rng).expect("non-empty");
+/// What demo escalations are drawn from: the default escalation types and
+/// surfaces.
+#[derive(Debug)]
+pub struct Vocabulary {
+    types: Vec<String>,
+    surfaces: Vec<String>,
+}
+
+impl Vocabulary {
+    pub fn defaults() -> Self {
+        let codes = |kind| {
+            reference::defaults(kind)
+                .into_iter()
+                .map(|t| t.code)
+                .collect()
+        };
+        Vocabulary {
+            types: codes(ombud_domain::RefKind::EscalationType),
+            surfaces: codes(ombud_domain::RefKind::Surface),
+        }
+    }
+
+    pub fn types(&self) -> &[String] {
+        &self.types
+    }
+}
+
+/// A demo partner's report as intake receives it, before anyone works on it.
+#[derive(Debug)]
+pub struct Report {
+    pub draft: EscalationDraft,
+    pub partner: PartnerFacts,
+    pub reporter: Actor,
+}
+
+/// A report from a random demo partner, in its language, received at some
+/// time in the year before `now`.
+pub fn report(rng: &mut StdRng, now: Timestamp, vocabulary: &Vocabulary) -> anyhow::Result<Report> {
+    let (slug, _, kind, tier, country, language) = *PARTNERS.choose(rng).expect("non-empty");
     let p = phrases(language);
     let created = now.checked_sub(SignedDuration::from_secs(
         rng.random_range(60..365 * 86_400),
@@ -659,7 +757,7 @@ fn build_escalation(
     let mut subjects = Vec::new();
     let mut label = String::new();
     for _ in 0..rng.random_range(1..=3) {
-        let (s, l) = subject(rng, surfaces);
+        let (s, l) = subject(rng, &vocabulary.surfaces);
         if label.is_empty() {
             label = l;
         }
@@ -686,7 +784,7 @@ fn build_escalation(
     };
     let tag_count = rng.random_range(0..3);
     let new = NewEscalation {
-        escalation_type: types.choose(rng).expect("non-empty").clone(),
+        escalation_type: vocabulary.types.choose(rng).expect("non-empty").clone(),
         title: p
             .titles
             .choose(rng)
@@ -711,12 +809,32 @@ fn build_escalation(
     let channel = ["api", "portal", "email"].choose(rng).expect("non-empty");
     let draft = new
         .validate(slug, channel, created)
-        .map_err(|e| anyhow::anyhow!("demo escalation {key}: {e}"))?;
-    let reporter = Actor {
-        id: format!("partner:{slug}"),
-        name: slug.to_string(),
-        role: Some(Role::Partner),
-    };
+        .map_err(|e| anyhow::anyhow!("demo report from {slug}: {e}"))?;
+    Ok(Report {
+        draft,
+        partner: PartnerFacts {
+            kind: PartnerKind::parse(kind).context("demo partner kind")?,
+            tier: Tier::parse("tier", tier).map_err(|e| anyhow::anyhow!("{e}"))?,
+        },
+        reporter: Actor {
+            id: format!("partner:{slug}"),
+            name: slug.to_string(),
+            role: Some(Role::Partner),
+        },
+    })
+}
+
+fn build_escalation(
+    rng: &mut StdRng,
+    key: EscalationKey,
+    now: Timestamp,
+    vocabulary: &Vocabulary,
+) -> anyhow::Result<ExportedEscalation> {
+    let Report {
+        draft, reporter, ..
+    } = report(rng, now, vocabulary)?;
+    let created = draft.received_at;
+    let p = phrases(draft.language.as_str());
     let (mut e, created_event) = draft.into_escalation(key, &reporter, created);
     let mut events = vec![created_event];
     let (agent_email, agent_name) = *AGENTS.choose(rng).expect("non-empty");
@@ -744,10 +862,7 @@ fn build_escalation(
         step(&mut e, &mut events, r);
         let patch = EscalationPatch {
             assignee: Some(Some(agent_email.into())),
-            queue: Some(Some(format!(
-                "apac-{}",
-                language.split('-').next().unwrap_or("en")
-            ))),
+            queue: Some(Some(queue_for(e.language.as_str()))),
             ..Default::default()
         };
         let (next, more) = e
@@ -802,6 +917,58 @@ fn build_escalation(
         )?;
         step(&mut e, &mut events, r);
     }
+    Ok(exported(e, events))
+}
+
+/// A backlog case received before `now`: new and unassigned in its
+/// language's queue, its clocks started by `clocks` at receipt, and the
+/// warnings and breaches due by `raised_by` already raised, as the alert
+/// worker would have done.
+pub fn open_escalation(
+    rng: &mut StdRng,
+    key: EscalationKey,
+    now: Timestamp,
+    vocabulary: &Vocabulary,
+    clocks: ClockSettings<'_>,
+    raised_by: Option<Timestamp>,
+) -> anyhow::Result<ExportedEscalation> {
+    let Report {
+        mut draft,
+        partner,
+        reporter,
+    } = report(rng, now, vocabulary)?;
+    draft.queue = Some(queue_for(draft.language.as_str()));
+    let facts = EscalationFacts {
+        partner: &draft.partner,
+        partner_kind: partner.kind,
+        partner_tier: partner.tier,
+        escalation_type: &draft.escalation_type,
+        priority: draft.priority,
+        country: draft.country.as_str(),
+    };
+    let started = sla::start_clocks(&facts, draft.received_at, clocks)
+        .map_err(|e| anyhow::anyhow!("demo clocks of {key}: {e}"))?;
+    draft.clocks = started;
+    let created = draft.received_at;
+    let (mut e, created_event) = draft.into_escalation(key, &reporter, created);
+    let mut events = vec![created_event];
+    while let Some(alert) = sla::pending_alerts(&e.clocks)
+        .into_iter()
+        .filter(|a| raised_by.is_some_and(|by| a.at <= by))
+        .min_by_key(|a| a.at)
+    {
+        let (next, event) = e
+            .raise_clock_alert(alert.clock, alert.percent, alert.at)
+            .context("a pending alert that is due can be raised")?;
+        e = next;
+        events.push(event);
+    }
+    Ok(exported(e, events))
+}
+
+/// Numbers the events of `escalation` from 1, as the store keeps them.
+fn exported(escalation: Escalation, events: Vec<NewEvent>) -> ExportedEscalation {
+    let key = escalation.key;
     let events = events
         .into_iter()
         .zip(1..)
@@ -815,10 +982,7 @@ fn build_escalation(
             data: ev.data,
         })
         .collect();
-    Ok(ExportedEscalation {
-        escalation: e,
-        events,
-    })
+    ExportedEscalation { escalation, events }
 }
 
 #[cfg(test)]
@@ -828,19 +992,12 @@ mod tests {
     #[test]
     fn demo_escalations_are_consistent_with_their_timelines() {
         let now: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
-        let types: Vec<String> = reference::defaults(ombud_domain::RefKind::EscalationType)
-            .into_iter()
-            .map(|t| t.code)
-            .collect();
-        let surfaces: Vec<String> = reference::defaults(ombud_domain::RefKind::Surface)
-            .into_iter()
-            .map(|t| t.code)
-            .collect();
+        let vocabulary = Vocabulary::defaults();
         let mut rng = StdRng::seed_from_u64(7);
         let mut statuses = std::collections::HashSet::new();
         let mut languages = std::collections::HashSet::new();
         for n in 1..=400 {
-            let x = build_escalation(&mut rng, EscalationKey(n), now, &types, &surfaces).unwrap();
+            let x = build_escalation(&mut rng, EscalationKey(n), now, &vocabulary).unwrap();
             assert!(
                 x.events
                     .windows(2)
@@ -874,5 +1031,45 @@ mod tests {
             "every status appears: {statuses:?}"
         );
         assert!(languages.len() >= 8, "{languages:?}");
+    }
+
+    #[test]
+    fn an_open_backlog_waits_unassigned_with_its_overdue_alerts_raised() {
+        let now: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
+        let vocabulary = Vocabulary::defaults();
+        let (policies, calendars) = (policies().unwrap(), calendars().unwrap());
+        let calendars = calendars
+            .into_iter()
+            .map(|(code, calendar)| (code.to_string(), calendar))
+            .collect();
+        let clocks = ClockSettings {
+            policies: &policies,
+            calendars: &calendars,
+            regulations: RegulatoryRule::catalogue(),
+            regulation_settings: &BTreeMap::new(),
+            forced_policy: None,
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        for n in 1..=200 {
+            let x = open_escalation(
+                &mut rng,
+                EscalationKey(n),
+                now,
+                &vocabulary,
+                clocks,
+                Some(now),
+            )
+            .unwrap();
+            let e = &x.escalation;
+            assert_eq!((e.status, e.assignee.as_deref()), (Status::New, None));
+            assert_eq!(e.queue, Some(queue_for(e.language.as_str())));
+            assert!(e.due_at().is_some(), "{} has running clocks", e.key);
+            assert!(
+                sla::pending_alerts(&e.clocks).iter().all(|a| a.at > now),
+                "nothing left for the alert worker at {now}"
+            );
+            assert!(x.events.windows(2).all(|w| w[0].at <= w[1].at));
+            assert_eq!(x.events.len() as i64, e.version);
+        }
     }
 }

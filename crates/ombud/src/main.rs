@@ -189,7 +189,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo { count, no_serve } => {
             let stores = open_store(&config).await?;
             if stores.maintenance.escalation_count().await? == 0 {
-                seed_demo(&stores, count, clock.now()).await?;
+                seed_demo(&stores, count, clock.now(), demo::Shape::Lifecycle).await?;
             }
             let admin =
                 create_token(&stores, clock.as_ref(), Role::Admin, None, "demo admin").await?;
@@ -404,11 +404,16 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-async fn seed_demo(stores: &Stores, count: u64, now: jiff::Timestamp) -> anyhow::Result<()> {
+async fn seed_demo(
+    stores: &Stores,
+    count: u64,
+    now: jiff::Timestamp,
+    shape: demo::Shape,
+) -> anyhow::Result<()> {
     demo::seed_directory(stores, now).await?;
     demo::seed_settings(stores, now).await?;
     let bar = transfer::progress_bar(count, "seeding demo escalations");
-    demo::seed_escalations(stores, count, now, 42, |n| bar.set_position(n)).await?;
+    demo::seed_escalations(stores, count, now, 42, shape, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     eprintln!("seeded {count} demo escalations");
     Ok(())

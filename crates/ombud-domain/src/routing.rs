@@ -678,6 +678,34 @@ mod tests {
     }
 
     #[test]
+    fn keywords_match_in_any_case_and_script() {
+        let rules = [rule(
+            "deepfakes",
+            10,
+            serde_json::json!({
+                "when": {"text": {"any": [" DeepFake ", "ディープフェイク"]}},
+                "then": [{"add_tags": ["synthetic"]}]
+            }),
+        )];
+        let Condition::Text { any } = &rules[0].when else {
+            panic!("a text condition")
+        };
+        assert_eq!(any, &["deepfake", "ディープフェイク"]);
+        for title in ["A DEEPFAKE of the minister", "大臣のディープフェイク動画"] {
+            let mut d = draft("JP", "impersonation", title);
+            let outcome = route(&rules, &mut d, partner(PartnerKind::Government, 1));
+            assert_eq!(outcome.fired.len(), 1, "{title}");
+            assert!(d.tags.contains(&"synthetic".to_string()));
+        }
+        let mut other = draft("JP", "impersonation", "A fake account");
+        assert!(
+            route(&rules, &mut other, partner(PartnerKind::Government, 1))
+                .fired
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn rules_fire_in_order_with_their_reasons_and_stop() {
         let rules = [
             rule(

@@ -122,20 +122,23 @@ pub async fn put_agent(
     Ok(response)
 }
 
-/// The open escalations `email` holds (at most 200).
+/// Every open escalation `email` holds.
 async fn held_cases(state: &AppState, email: &str) -> ApiResult<Vec<Escalation>> {
-    let filter = EscalationFilter {
+    let mut filter = EscalationFilter {
         assignee: Some(Some(email.to_string())),
         statuses: Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
         limit: 200,
         ..Default::default()
     };
-    Ok(state
-        .stores
-        .escalations
-        .list(&filter, &Scope::Staff)
-        .await?
-        .items)
+    let mut held = Vec::new();
+    loop {
+        let page = state.stores.escalations.list(&filter, &Scope::Staff).await?;
+        held.extend(page.items);
+        match page.next {
+            Some(next) => filter.cursor = Some(next),
+            None => return Ok(held),
+        }
+    }
 }
 
 /// How many open escalations `email` holds.

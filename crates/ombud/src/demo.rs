@@ -957,11 +957,11 @@ pub fn open_escalation(
         .filter(|a| raised_by.is_some_and(|by| a.at <= by))
         .min_by_key(|a| a.at)
     {
-        let (next, event) = e
-            .raise_clock_alert(alert.clock, alert.percent, alert.at)
+        let (next, raised) = e
+            .raise_clock_alerts(&[(alert.clock, alert.percent)], alert.at)
             .context("a pending alert that is due can be raised")?;
         e = next;
-        events.push(event);
+        events.extend(raised);
     }
     Ok(exported(e, events))
 }

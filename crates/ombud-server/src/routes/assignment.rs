@@ -132,7 +132,11 @@ async fn held_cases(state: &AppState, email: &str) -> ApiResult<Vec<Escalation>>
     };
     let mut held = Vec::new();
     loop {
-        let page = state.stores.escalations.list(&filter, &Scope::Staff).await?;
+        let page = state
+            .stores
+            .escalations
+            .list(&filter, &Scope::Staff)
+            .await?;
         held.extend(page.items);
         match page.next {
             Some(next) => filter.cursor = Some(next),

@@ -5,8 +5,6 @@
 //! twice, and nothing loops. Every rule that fired is recorded with the
 //! reasons its condition held.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
@@ -212,11 +210,8 @@ impl Condition {
             Condition::Not(inner) => !inner.matches(facts),
             Condition::In { field, values } => facts
                 .scalar(*field)
-                .is_some_and(|value| values.iter().any(|v| v.eq_ignore_ascii_case(&value))),
-            Condition::Has { field, values } => {
-                let present = facts.set(*field);
-                values.iter().any(|v| present.contains(&v.as_str()))
-            }
+                .is_some_and(|value| values.iter().any(|v| v.eq_ignore_ascii_case(value))),
+            Condition::Has { field, values } => values.iter().any(|v| facts.has(*field, v)),
             Condition::Text { any } => any
                 .iter()
                 .any(|word| !word.is_empty() && facts.text.contains(word.as_str())),
@@ -242,15 +237,11 @@ impl Condition {
                 let value = facts.scalar(*field)?;
                 values
                     .iter()
-                    .any(|v| v.eq_ignore_ascii_case(&value))
+                    .any(|v| v.eq_ignore_ascii_case(value))
                     .then(|| vec![format!("{} is {value}", field_name(*field))])
             }
             Condition::Has { field, values } => {
-                let present = facts.set(*field);
-                let found: Vec<&String> = values
-                    .iter()
-                    .filter(|v| present.contains(&v.as_str()))
-                    .collect();
+                let found: Vec<&String> = values.iter().filter(|v| facts.has(*field, v)).collect();
                 (!found.is_empty()).then(|| {
                     vec![format!(
                         "{} has {}",
@@ -388,28 +379,35 @@ struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    fn scalar(&self, field: Field) -> Option<Cow<'_, str>> {
+    fn scalar(&self, field: Field) -> Option<&str> {
         let draft = self.draft;
         Some(match field {
-            Field::Type => Cow::Borrowed(draft.escalation_type.as_str()),
-            Field::Country => Cow::Borrowed(draft.country.as_str()),
-            Field::Language => Cow::Borrowed(draft.language.as_str()),
-            Field::Partner => Cow::Borrowed(draft.partner.as_str()),
-            Field::PartnerKind => Cow::Borrowed(self.partner.kind.as_str()),
-            Field::PartnerTier => Cow::Owned(self.partner.tier.get().to_string()),
-            Field::Priority => Cow::Borrowed(draft.priority.as_str()),
-            Field::Channel => Cow::Borrowed(draft.channel.as_str()),
-            Field::Queue => Cow::Borrowed(draft.queue.as_deref()?),
+            Field::Type => draft.escalation_type.as_str(),
+            Field::Country => draft.country.as_str(),
+            Field::Language => draft.language.as_str(),
+            Field::Partner => draft.partner.as_str(),
+            Field::PartnerKind => self.partner.kind.as_str(),
+            // Tiers are 1 to 3.
+            Field::PartnerTier => match self.partner.tier.get() {
+                1 => "1",
+                2 => "2",
+                _ => "3",
+            },
+            Field::Priority => draft.priority.as_str(),
+            Field::Channel => draft.channel.as_str(),
+            Field::Queue => draft.queue.as_deref()?,
         })
     }
 
-    fn set(&self, field: SetField) -> Vec<&str> {
+    /// Whether the set `field` holds `value` (no copy of the set is made:
+    /// this runs for every `has` of every rule).
+    fn has(&self, field: SetField, value: &str) -> bool {
         let draft = self.draft;
         match field {
-            SetField::Tags => draft.tags.iter().map(String::as_str).collect(),
-            SetField::RiskFlags => draft.risk_flags.iter().map(|f| f.as_str()).collect(),
-            SetField::SubjectKinds => draft.subjects.iter().map(|s| s.kind.as_str()).collect(),
-            SetField::Surfaces => draft.subjects.iter().map(|s| s.surface.as_str()).collect(),
+            SetField::Tags => draft.tags.iter().any(|t| t == value),
+            SetField::RiskFlags => draft.risk_flags.iter().any(|f| f.as_str() == value),
+            SetField::SubjectKinds => draft.subjects.iter().any(|s| s.kind.as_str() == value),
+            SetField::Surfaces => draft.subjects.iter().any(|s| s.surface == value),
         }
     }
 }

@@ -53,7 +53,7 @@ fn partner_facts(partner: &Partner) -> PartnerFacts {
 
 /// Whether `next` differs from `before` in anything a routing rule or the
 /// priority score reads.
-fn routing_inputs_changed(before: &Escalation, next: &Escalation) -> bool {
+pub fn routing_inputs_changed(before: &Escalation, next: &Escalation) -> bool {
     before.escalation_type != next.escalation_type
         || before.title != next.title
         || before.description != next.description

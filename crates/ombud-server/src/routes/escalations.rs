@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::{
     Actor, Escalation, EscalationDraft, EscalationKey, EscalationPatch, Evidence, NewEscalation,
-    NewEvent, NewSubject, Partner, Priority, RefKind, Status, StoredEvent, Visibility,
+    NewEvent, NewSubject, Partner, Priority, RefKind, Status, StoredEvent, Visibility, workflow,
 };
 use ombud_store::{Cursor, EscalationFilter, Scope, SortDirection, SortField, StoreError};
 use serde::{Deserialize, Serialize};
@@ -519,22 +519,32 @@ pub(crate) async fn mutate_routed<F>(
 where
     F: Fn(&Escalation) -> ApiResult<(Escalation, Vec<NewEvent>)>,
 {
-    let workflow = settings::workflow(state).await?;
-    let partner = state
+    // Most changes (an assignee, a comment) touch nothing the rules read:
+    // only those that do load the settings and the partner.
+    let current = state
         .stores
         .escalations
         .get(key, scope)
         .await
-        .map_err(not_found(key))?
-        .partner;
-    let partner = state.stores.directory.get_partner(&partner).await?;
+        .map_err(not_found(key))?;
+    let routed =
+        change(&current).is_ok_and(|(next, _)| workflow::routing_inputs_changed(&current, &next));
+    let routing = match routed {
+        true => Some((
+            settings::workflow(state).await?,
+            state.stores.directory.get_partner(&current.partner).await?,
+        )),
+        false => None,
+    };
     let now = state.clock.now();
     let notify = std::sync::Mutex::new(Vec::new());
     let escalation = mutate(state, scope, key, if_match, |current| {
         let (mut next, mut events) = change(current)?;
-        if !events.is_empty() {
+        if let Some((workflow, partner)) = &routing
+            && !events.is_empty()
+        {
             let follow_up = workflow
-                .follow_up(current, &mut next, &partner, now)
+                .follow_up(current, &mut next, partner, now)
                 .map_err(ApiError::internal)?;
             events.extend(follow_up.events);
             *notify.lock().expect("never held across a panic") = follow_up.notify;

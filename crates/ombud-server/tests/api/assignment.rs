@@ -166,12 +166,7 @@ async fn cases_are_handed_off_with_a_note_and_auto_assigned(app: TestApp) {
         .await
         .unwrap();
     assert_problem(stale, StatusCode::PRECONDITION_FAILED, "version_mismatch").await;
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let notes: Vec<&Value> = timeline
         .iter()
         .filter(|e| e["kind"] == "assigned")
@@ -184,12 +179,7 @@ async fn cases_are_handed_off_with_a_note_and_auto_assigned(app: TestApp) {
             &json!("Ben knows this account")
         ]
     );
-    let partner_view: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.police)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let partner_view = app.timeline("ESC-1", &app.police).await;
     assert!(
         partner_view.iter().all(|e| e["kind"] != "assigned"),
         "hand-off notes are internal"
@@ -212,12 +202,7 @@ async fn cases_are_handed_off_with_a_note_and_auto_assigned(app: TestApp) {
             .unwrap();
         assert_eq!(case["assignee"], "aiko@example.com", "{key}");
     }
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-2/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-2", &app.agent).await;
     assert!(
         timeline
             .iter()

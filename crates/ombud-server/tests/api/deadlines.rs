@@ -421,15 +421,9 @@ async fn a_change_of_priority_rechooses_the_clocks_and_lists_sort_by_deadline(ap
 
     // Raised to P0, ESC-3 falls under the urgent policy: its clocks are
     // re-chosen in the same change, counting from receipt.
-    let response = app
-        .request(Method::PATCH, "/api/v1/escalations/ESC-3", &app.agent)
-        .header("if-match", format!("\"{}\"", filed[2]["version"]))
-        .json(&json!({"priority": "P0"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let raised: Value = response.json().await.unwrap();
+    let raised = app
+        .patch_escalation(&filed[2], json!({"priority": "P0"}))
+        .await;
     let resolution = clock(&raised, "resolution", "urgent");
     assert_eq!(resolution["due_at"], "2026-11-25T13:00:00Z");
     assert!(
@@ -437,12 +431,7 @@ async fn a_change_of_priority_rechooses_the_clocks_and_lists_sort_by_deadline(ap
             .iter()
             .all(|c| c["source"]["id"] == "urgent")
     );
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-3/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-3", &app.agent).await;
     let changed = timeline
         .iter()
         .find(|e| e["kind"] == "clocks_changed")

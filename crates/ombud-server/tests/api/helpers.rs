@@ -165,6 +165,34 @@ impl TestApp {
             .bearer_auth(token)
     }
 
+    /// Patches `escalation` as read (its key and version as `If-Match`) as
+    /// the agent, expecting 200; returns the new state.
+    pub async fn patch_escalation(&self, escalation: &Value, body: Value) -> Value {
+        let key = escalation["key"].as_str().expect("a key");
+        let response = self
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/escalations/{key}"),
+                &self.agent,
+            )
+            .header("if-match", format!("\"{}\"", escalation["version"]))
+            .json(&body)
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("an escalation")
+    }
+
+    /// The timeline of escalation `key` as `token` may see it.
+    pub async fn timeline(&self, key: &str, token: &str) -> Vec<Value> {
+        let response = self
+            .get(&format!("/api/v1/escalations/{key}/timeline"), token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a timeline")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Response {
         self.request(Method::GET, path, token)
             .send()

@@ -68,12 +68,7 @@ async fn partners_get_acknowledgements_and_replies_by_email(app: TestApp) {
     assert_eq!(sent.len(), 1);
     assert!(sent[0].contains("desk@police.example.jp"), "{}", sent[0]);
     assert!(sent[0].contains("Message-ID: <esc-1."), "{}", sent[0]);
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.police)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.police).await;
     let archived = timeline
         .iter()
         .find(|e| e["kind"] == "message_sent")
@@ -106,12 +101,7 @@ async fn partners_get_acknowledgements_and_replies_by_email(app: TestApp) {
         .await;
     assert_eq!(sent.status(), StatusCode::CREATED);
     assert_eq!(app.smtp.received().len(), 2);
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let last = timeline.last().unwrap();
     assert_eq!(
         (&last["kind"], &last["data"]["subject"]),
@@ -168,12 +158,7 @@ async fn an_acknowledgement_the_relay_refused_is_sent_later_once(app: TestApp) {
             .map(|e| e["kind"].as_str().unwrap().to_string())
             .collect()
     };
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let failed = timeline
         .iter()
         .find(|e| e["kind"] == "message_failed")
@@ -183,12 +168,7 @@ async fn an_acknowledgement_the_relay_refused_is_sent_later_once(app: TestApp) {
         "{failed}"
     );
     assert!(!kinds(&timeline).contains(&"message_sent".to_string()));
-    let police_view: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.police)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let police_view = app.timeline("ESC-1", &app.police).await;
     assert!(!kinds(&police_view).contains(&"message_failed".to_string()));
 
     // Still refused: the retry fails and is scheduled again with backoff.
@@ -215,12 +195,7 @@ async fn an_acknowledgement_the_relay_refused_is_sent_later_once(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(app.smtp.received().len(), 1, "sent once");
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let archived = timeline
         .iter()
         .find(|e| e["kind"] == "message_sent")

@@ -63,12 +63,7 @@ async fn rules_route_new_escalations_and_say_why(app: TestApp) {
     assert_eq!(escalation["score"]["total"], 45);
     assert_eq!(escalation["score"]["suggested"], "P2");
 
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let fired = &timeline[0]["data"]["rules_fired"][0];
     assert_eq!(fired["code"], "vip-accounts");
     assert_eq!(
@@ -247,12 +242,7 @@ async fn a_rule_can_notify_staff_by_email(app: TestApp) {
     let sent = app.smtp.received();
     assert_eq!(sent.len(), 1, "only the P0 case");
     assert!(sent[0].contains("duty-lead@platform.example") && sent[0].contains("A P0 came in"));
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let notified = timeline
         .iter()
         .find(|e| e["kind"] == "notified")
@@ -261,25 +251,6 @@ async fn a_rule_can_notify_staff_by_email(app: TestApp) {
         (&notified["data"]["sent"], &notified["visibility"]),
         (&json!(true), &json!("internal"))
     );
-}
-
-async fn patch(app: &TestApp, escalation: &Value, body: Value) -> Value {
-    let response = app
-        .request(
-            reqwest::Method::PATCH,
-            &format!(
-                "/api/v1/escalations/{}",
-                escalation["key"].as_str().unwrap()
-            ),
-            &app.agent,
-        )
-        .header("if-match", format!("\"{}\"", escalation["version"]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
 }
 
 async fn rules_run_again_when_what_they_read_changes(app: TestApp) {
@@ -308,19 +279,21 @@ async fn rules_run_again_when_what_they_read_changes(app: TestApp) {
 
     // Flagging sensitive media makes the rule hold: it fires in the same
     // change, which it records; the version moves once.
-    let flagged = patch(&app, &filed, json!({"risk_flags": ["sensitive_media"]})).await;
+    let flagged = app
+        .patch_escalation(&filed, json!({"risk_flags": ["sensitive_media"]}))
+        .await;
     assert_eq!(flagged["version"], filed["version"].as_i64().unwrap() + 1);
     assert_eq!(flagged["queue"], "cleared-media");
     assert_eq!(flagged["consults"][0]["function"], "legal");
     assert_eq!(flagged["rules_fired"], json!(["sensitive-media"]));
 
     // Moved by hand, it stays moved: a rule fires once per escalation.
-    let moved = patch(
-        &app,
-        &flagged,
-        json!({"queue": "general", "title": "Leaked images (2)"}),
-    )
-    .await;
+    let moved = app
+        .patch_escalation(
+            &flagged,
+            json!({"queue": "general", "title": "Leaked images (2)"}),
+        )
+        .await;
     assert_eq!(moved["queue"], "general");
     assert_eq!(moved["consults"].as_array().unwrap().len(), 1);
 
@@ -337,12 +310,7 @@ async fn rules_run_again_when_what_they_read_changes(app: TestApp) {
     assert_eq!(with_ad["tags"], json!(["ads-review"]));
     assert_eq!(with_ad["rules_fired"], json!(["sensitive-media", "ads"]));
 
-    let timeline: Vec<Value> = app
-        .get("/api/v1/escalations/ESC-1/timeline", &app.agent)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let timeline = app.timeline("ESC-1", &app.agent).await;
     let fired: Vec<&Value> = timeline
         .iter()
         .filter(|e| e["kind"] == "rules_fired")

@@ -415,12 +415,12 @@ impl Facts<'_> {
 /// Runs the enabled rules in order over `draft`, applying their actions,
 /// and records what fired in `draft.rules_fired`. The draft's score must be
 /// set first (a rule may apply the priority it suggests).
-pub fn route(
-    rules: &[RoutingRule],
+pub fn route<'r>(
+    rules: impl IntoIterator<Item = &'r RoutingRule>,
     draft: &mut EscalationDraft,
     partner: PartnerFacts,
 ) -> RoutingOutcome {
-    let mut ordered: Vec<&RoutingRule> = rules.iter().filter(|r| r.enabled).collect();
+    let mut ordered: Vec<&RoutingRule> = rules.into_iter().filter(|r| r.enabled).collect();
     ordered.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
     let mut outcome = RoutingOutcome::default();
     // No action changes the title or description: lowercase them once.

@@ -221,17 +221,13 @@ impl WorkflowSettings {
         at: Timestamp,
         changes: &mut Vec<FieldChange>,
     ) -> Option<(RoutingOutcome, Vec<NewEvent>)> {
-        let pending: Vec<RoutingRule> = self
-            .rules
-            .iter()
-            .filter(|r| !escalation.rules_fired.contains(&r.code))
-            .cloned()
-            .collect();
+        let fired = &escalation.rules_fired;
+        let pending = self.rules.iter().filter(|r| !fired.contains(&r.code));
         let mut draft = escalation.to_draft();
         draft.score.clone_from(&escalation.score);
         draft.consults.clone_from(&escalation.consults);
         draft.received_at = at;
-        let outcome = routing::route(&pending, &mut draft, partner_facts(partner));
+        let outcome = routing::route(pending, &mut draft, partner_facts(partner));
         if outcome.fired.is_empty() {
             return None;
         }

@@ -496,7 +496,7 @@ pub async fn seed_directory(stores: &Stores, now: Timestamp) -> anyhow::Result<(
 }
 
 /// Business calendars a team would start from, by code.
-fn calendars() -> anyhow::Result<Vec<(&'static str, BusinessCalendar)>> {
+fn calendars() -> anyhow::Result<BTreeMap<String, BusinessCalendar>> {
     let specs = [
         serde_json::json!({
             "time_zone": "Asia/Tokyo",
@@ -523,7 +523,7 @@ fn calendars() -> anyhow::Result<Vec<(&'static str, BusinessCalendar)>> {
             let spec: CalendarSpec = serde_json::from_value(body)?;
             let calendar = BusinessCalendar::from_spec(&spec)
                 .map_err(|e| anyhow::anyhow!("demo calendar {code}: {e}"))?;
-            Ok((code, calendar))
+            Ok((code.to_string(), calendar))
         })
         .collect()
 }
@@ -568,7 +568,13 @@ pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()
         let canonical = serde_json::to_value(calendar.to_spec())?;
         stores
             .settings
-            .put(SettingKind::Calendar, code, &canonical, Expect::Absent, now)
+            .put(
+                SettingKind::Calendar,
+                &code,
+                &canonical,
+                Expect::Absent,
+                now,
+            )
             .await?;
     }
     for policy in policies()? {
@@ -609,10 +615,7 @@ pub async fn seed_escalations(
     let mut rng = StdRng::seed_from_u64(seed);
     let vocabulary = Vocabulary::defaults();
     let policies = policies()?;
-    let calendars: BTreeMap<String, BusinessCalendar> = calendars()?
-        .into_iter()
-        .map(|(code, calendar)| (code.to_string(), calendar))
-        .collect();
+    let calendars = calendars()?;
     let clocks = ClockSettings {
         policies: &policies,
         calendars: &calendars,
@@ -1038,10 +1041,6 @@ mod tests {
         let now: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
         let vocabulary = Vocabulary::defaults();
         let (policies, calendars) = (policies().unwrap(), calendars().unwrap());
-        let calendars = calendars
-            .into_iter()
-            .map(|(code, calendar)| (code.to_string(), calendar))
-            .collect();
         let clocks = ClockSettings {
             policies: &policies,
             calendars: &calendars,

@@ -139,11 +139,11 @@ pub struct FiredRule {
     pub actions: Vec<Action>,
 }
 
-/// What routing did to a draft (it also changed the draft itself).
+/// What routing decided beyond the draft's own fields (the rules that
+/// fired are in the draft's `rules_fired`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutingOutcome {
-    pub fired: Vec<FiredRule>,
     /// An SLA policy a rule chose, overriding the usual choice.
     pub sla_policy: Option<String>,
     /// Who the rules asked to be told, once the escalation exists.
@@ -423,6 +423,7 @@ pub fn route<'r>(
     let mut ordered: Vec<&RoutingRule> = rules.into_iter().filter(|r| r.enabled).collect();
     ordered.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
     let mut outcome = RoutingOutcome::default();
+    draft.rules_fired.clear();
     // No action changes the title or description: lowercase them once.
     let text = format!("{}\n{}", draft.title, draft.description).to_lowercase();
     for rule in ordered {
@@ -469,7 +470,7 @@ pub fn route<'r>(
                 Action::Stop => stop = true,
             }
         }
-        outcome.fired.push(FiredRule {
+        draft.rules_fired.push(FiredRule {
             code: rule.code.clone(),
             name: rule.name.clone(),
             because,
@@ -479,7 +480,6 @@ pub fn route<'r>(
             break;
         }
     }
-    draft.rules_fired.clone_from(&outcome.fired);
     outcome
 }
 
@@ -691,16 +691,13 @@ mod tests {
         assert_eq!(any, &["deepfake", "ディープフェイク"]);
         for title in ["A DEEPFAKE of the minister", "大臣のディープフェイク動画"] {
             let mut d = draft("JP", "impersonation", title);
-            let outcome = route(&rules, &mut d, partner(PartnerKind::Government, 1));
-            assert_eq!(outcome.fired.len(), 1, "{title}");
+            route(&rules, &mut d, partner(PartnerKind::Government, 1));
+            assert_eq!(d.rules_fired.len(), 1, "{title}");
             assert!(d.tags.contains(&"synthetic".to_string()));
         }
         let mut other = draft("JP", "impersonation", "A fake account");
-        assert!(
-            route(&rules, &mut other, partner(PartnerKind::Government, 1))
-                .fired
-                .is_empty()
-        );
+        route(&rules, &mut other, partner(PartnerKind::Government, 1));
+        assert!(other.rules_fired.is_empty());
     }
 
     #[test]
@@ -760,11 +757,11 @@ mod tests {
             },
         ];
         let mut d = draft("KR", "privacy_defamation", "Defamation of a singer");
-        let outcome = route(&rules, &mut d, partner(PartnerKind::Ngo, 2));
-        let fired: Vec<&str> = outcome.fired.iter().map(|f| f.code.as_str()).collect();
+        route(&rules, &mut d, partner(PartnerKind::Ngo, 2));
+        let fired: Vec<&str> = d.rules_fired.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(fired, ["korea-orders", "later", "stopper"]);
         assert_eq!(
-            outcome.fired[0].because,
+            d.rules_fired[0].because,
             [
                 "country is KR",
                 "tags has press",
@@ -772,7 +769,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            outcome.fired[1].because,
+            d.rules_fired[1].because,
             ["queue is apac-legal"],
             "later rules see earlier actions"
         );
@@ -780,7 +777,6 @@ mod tests {
         assert_eq!(d.priority, Priority::P1);
         assert_eq!(d.tags, ["legal-review", "press"]);
         assert_eq!(d.risk_flags, [RiskFlag::PressRisk]);
-        assert_eq!(d.rules_fired, outcome.fired);
         assert_eq!(d.consults.len(), 1);
         assert_eq!(d.consults[0].requested_by, "routing rule korea-orders");
         // Routing again changes nothing more: the actions are idempotent.

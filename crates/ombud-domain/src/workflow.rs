@@ -21,7 +21,7 @@ use crate::escalation::{
 use crate::event::{EventKind, NewEvent};
 use crate::partner::Partner;
 use crate::regulatory::RegulatoryRule;
-use crate::routing::{self, Notification, PartnerFacts, RoutingOutcome, RoutingRule};
+use crate::routing::{self, FiredRule, Notification, PartnerFacts, RoutingOutcome, RoutingRule};
 use crate::sla::{
     self, ClockChange, ClockSettings, EscalationClock, EscalationFacts, RegulationSetting,
     SlaPolicy,
@@ -179,7 +179,7 @@ impl WorkflowSettings {
         follow_up
             .events
             .extend(field_changed_events(changes, &actor, at));
-        if let Some((outcome, consults)) = outcome {
+        if let Some((outcome, fired, consults)) = outcome {
             let priority_moved = next.priority != priority;
             if outcome.sla_policy.is_some() {
                 next.sla_policy.clone_from(&outcome.sla_policy);
@@ -192,7 +192,7 @@ impl WorkflowSettings {
                 Visibility::Internal,
                 &actor,
                 at,
-                json!({"rules": outcome.fired}),
+                json!({"rules": fired}),
             ));
             follow_up.events.extend(consults);
             follow_up.notify = outcome.notify;
@@ -211,8 +211,8 @@ impl WorkflowSettings {
 
     /// Runs the enabled rules that have not fired on `escalation` yet and
     /// applies what they decided; records field changes in `changes` and
-    /// returns the outcome with one event per consult they opened, or `None`
-    /// if none fired.
+    /// returns the outcome, the rules that fired and one event per consult
+    /// they opened, or `None` if none fired.
     fn run_pending_rules(
         &self,
         escalation: &mut Escalation,
@@ -220,7 +220,7 @@ impl WorkflowSettings {
         actor: &Actor,
         at: Timestamp,
         changes: &mut Vec<FieldChange>,
-    ) -> Option<(RoutingOutcome, Vec<NewEvent>)> {
+    ) -> Option<(RoutingOutcome, Vec<FiredRule>, Vec<NewEvent>)> {
         let fired = &escalation.rules_fired;
         let pending = self.rules.iter().filter(|r| !fired.contains(&r.code));
         let mut draft = escalation.to_draft();
@@ -228,7 +228,7 @@ impl WorkflowSettings {
         draft.consults.clone_from(&escalation.consults);
         draft.received_at = at;
         let outcome = routing::route(pending, &mut draft, partner_facts(partner));
-        if outcome.fired.is_empty() {
+        if draft.rules_fired.is_empty() {
             return None;
         }
         record_change(changes, "queue", &mut escalation.queue, draft.queue);
@@ -253,8 +253,8 @@ impl WorkflowSettings {
         escalation.consults.extend(opened);
         escalation
             .rules_fired
-            .extend(outcome.fired.iter().map(|r| r.code.clone()));
-        Some((outcome, consults))
+            .extend(draft.rules_fired.iter().map(|r| r.code.clone()));
+        Some((outcome, draft.rules_fired, consults))
     }
 
     /// Starts the clocks that now apply and drops those that no longer do.
@@ -384,8 +384,8 @@ mod tests {
         }
         .validate("th-safe-net", "api", received)
         .unwrap();
-        let outcome = settings.prepare(&mut draft, &partner).unwrap();
-        assert!(outcome.fired.is_empty());
+        settings.prepare(&mut draft, &partner).unwrap();
+        assert!(draft.rules_fired.is_empty());
         let (e, _) = draft.into_escalation(EscalationKey(1), &actor, received);
         let standard = ClockSource::Policy("standard".into());
         assert_eq!(

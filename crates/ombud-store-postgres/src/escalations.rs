@@ -10,17 +10,30 @@ use ombud_domain::{
 use ombud_store::codec::{self, EventColumns, micros};
 use ombud_store::listing::search_terms;
 use ombud_store::{
-    Assign, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation,
-    Page, Scope, SortDirection, SortField, StoreError, StoreResult,
+    Assign, Claim, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore,
+    ExportedEscalation, Page, Scope, SortDirection, SortField, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
-use sqlx::{QueryBuilder, Row};
+use sqlx::{PgExecutor, QueryBuilder, Row};
 
 use crate::{Pool, backend, map_err};
 
 #[derive(Debug)]
 pub(crate) struct PgEscalations(pub(crate) Pool);
+
+/// How many open escalations `assignee` holds (index `escalations_held`).
+async fn held_open(executor: impl PgExecutor<'_>, assignee: &str) -> StoreResult<u32> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM escalations WHERE assignee = $1 \
+         AND status NOT IN ('resolved', 'closed')",
+    )
+    .bind(assignee)
+    .fetch_one(executor)
+    .await
+    .map_err(backend)?;
+    Ok(u32::try_from(held).unwrap_or(u32::MAX))
+}
 
 /// One event row to insert, from a new or an imported event.
 struct EventRow<'a> {
@@ -394,12 +407,21 @@ impl EscalationStore for PgEscalations {
         tx.commit().await.map_err(backend)
     }
 
-    async fn claim_next(
-        &self,
-        query: &ClaimQuery,
-        assign: Assign,
-    ) -> StoreResult<Option<Escalation>> {
+    async fn claim_next(&self, query: &ClaimQuery, assign: Assign) -> StoreResult<Claim> {
         let mut tx = self.0.begin().await.map_err(backend)?;
+        if let Some(capacity) = query.capacity {
+            // One claim per agent at a time, on every node, so two claims
+            // at once cannot both see room for one more.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("claim:{}", query.agent))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let held = held_open(&mut *tx, &query.agent).await?;
+            if held >= capacity {
+                return Ok(Claim::AtCapacity { held });
+            }
+        }
         let mut select = QueryBuilder::<Postgres>::new(
             "SELECT version, state FROM escalations WHERE assignee IS NULL \
              AND status NOT IN ('resolved', 'closed')",
@@ -427,13 +449,17 @@ impl EscalationStore for PgEscalations {
             .await
             .map_err(backend)?
         else {
-            return Ok(None);
+            return Ok(Claim::NoneEligible);
         };
         let current = escalation_from_row(&row)?;
         let (next, events) = assign(&current);
         save_in(&mut tx, &next, row.get("version"), &events).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(Some(next))
+        Ok(Claim::Assigned(Box::new(next)))
+    }
+
+    async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
+        held_open(&self.0, assignee).await
     }
 
     async fn sharing_subjects(

@@ -3,7 +3,7 @@
 //! agent, immutable events, and no leaked test databases.
 
 use ombud_domain::{Actor, EscalationPatch, NewEscalation, NewPartner, Status};
-use ombud_store::{Assign, ClaimQuery, Scope, StoreError, Stores};
+use ombud_store::{Assign, Claim, ClaimQuery, Scope, StoreError, Stores};
 use ombud_store_postgres::testing::TempDatabase;
 
 async fn two_nodes(db: &TempDatabase) -> (Stores, Stores) {
@@ -103,11 +103,14 @@ async fn agents_claiming_on_two_nodes_at_once_never_get_the_same_case() {
                         .unwrap()
                 });
                 match node.escalations.claim_next(&query, assign).await.unwrap() {
-                    Some(case) => {
+                    Claim::Assigned(case) => {
                         assert_eq!(case.assignee.as_deref(), Some(email.as_str()));
                         claimed.push(case.key.0);
                     }
-                    None => return claimed,
+                    other => {
+                        assert_eq!(other, Claim::NoneEligible);
+                        return claimed;
+                    }
                 }
             }
         }));

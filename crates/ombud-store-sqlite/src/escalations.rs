@@ -8,11 +8,11 @@ use ombud_store::codec::{
     self, EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
 };
 use ombud_store::{
-    Assign, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation, Page,
-    Scope, StoreError, StoreResult,
+    Assign, Claim, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation,
+    Page, Scope, StoreError, StoreResult,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
-use sqlx::{QueryBuilder, Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, SqliteConnection, SqliteExecutor};
 
 use crate::rows::Rows;
 use crate::{Db, backend, conflict, listing};
@@ -154,6 +154,19 @@ async fn save(
     rows.insert(conn).await
 }
 
+/// How many open escalations `assignee` holds (index `escalations_held`).
+async fn held_open(executor: impl SqliteExecutor<'_>, assignee: &str) -> StoreResult<u32> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM escalations WHERE assignee = ? \
+         AND status NOT IN ('resolved', 'closed')",
+    )
+    .bind(assignee)
+    .fetch_one(executor)
+    .await
+    .map_err(backend)?;
+    Ok(u32::try_from(held).unwrap_or(u32::MAX))
+}
+
 /// The skills an agent has, as conditions on the escalation's columns.
 fn push_claim_filters(select: &mut QueryBuilder<'_, Sqlite>, query: &ClaimQuery) {
     for (column, values) in [
@@ -225,16 +238,20 @@ impl EscalationStore for SqliteEscalations {
             .await
     }
 
-    async fn claim_next(
-        &self,
-        query: &ClaimQuery,
-        assign: Assign,
-    ) -> StoreResult<Option<Escalation>> {
+    async fn claim_next(&self, query: &ClaimQuery, assign: Assign) -> StoreResult<Claim> {
         let query = query.clone();
         self.0
             .writer
             .write(move |conn| {
                 Box::pin(async move {
+                    // The one writer runs claims one at a time: the count
+                    // cannot change before the claim is stored.
+                    if let Some(capacity) = query.capacity {
+                        let held = held_open(&mut *conn, &query.agent).await?;
+                        if held >= capacity {
+                            return Ok(Claim::AtCapacity { held });
+                        }
+                    }
                     // The index holds the cases in claim order: the first
                     // row that passes the agent's filters is the answer.
                     let mut select = QueryBuilder::<Sqlite>::new(
@@ -252,15 +269,19 @@ impl EscalationStore for SqliteEscalations {
                         .await
                         .map_err(backend)?
                     else {
-                        return Ok(None);
+                        return Ok(Claim::NoneEligible);
                     };
                     let current = escalation_from_row(&row)?;
                     let (next, events) = assign(&current);
                     save(conn, &next, row.get("version"), events).await?;
-                    Ok(Some(next))
+                    Ok(Claim::Assigned(Box::new(next)))
                 })
             })
             .await
+    }
+
+    async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
+        held_open(&self.0.read, assignee).await
     }
 
     async fn sharing_subjects(

@@ -50,6 +50,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     maintenance_answers(primary).await;
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
     claim_next_takes_the_best_case_once(primary).await;
+    claims_stop_at_the_agents_capacity(primary).await;
     events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
     escalations_are_found_by_shared_subjects(primary).await;
 }
@@ -1464,20 +1465,22 @@ async fn claim_next_takes_the_best_case_once(s: &Stores) {
     // P1 before P3; of the two P1, the one due first; the sensitive P0 is
     // not for an agent without clearance; the English case not for a
     // Japanese-only agent.
-    let first = s
+    let crate::Claim::Assigned(first) = s
         .escalations
-        .claim_next(&japanese, assign_to("aiko@example.com"))
+        .claim_next(&japanese, assign_to("dana@example.com"))
         .await
         .expect("claim")
-        .expect("a case");
+    else {
+        panic!("a case")
+    };
     assert_eq!(first.key, keys[2]);
-    assert_eq!(first.assignee.as_deref(), Some("aiko@example.com"));
+    assert_eq!(first.assignee.as_deref(), Some("dana@example.com"));
     let stored = s
         .escalations
         .get(first.key, &Scope::Staff)
         .await
         .expect("get");
-    assert_eq!(stored, first, "the claim is stored");
+    assert_eq!(stored, *first, "the claim is stored");
     assert_eq!(
         s.escalations
             .timeline(first.key, &Scope::Staff)
@@ -1500,19 +1503,69 @@ async fn claim_next_takes_the_best_case_once(s: &Stores) {
     let (a, b, c, d, e, f) = tokio::join!(claim(), claim(), claim(), claim(), claim(), claim());
     let mut claimed: Vec<EscalationKey> = [a, b, c, d, e, f]
         .into_iter()
-        .filter_map(|c| c.expect("claim"))
-        .map(|e| e.key)
+        .filter_map(|c| match c.expect("claim") {
+            crate::Claim::Assigned(e) => Some(e.key),
+            _ => None,
+        })
         .collect();
     claimed.sort();
     let mut rest = vec![keys[0], keys[1], keys[3], keys[4]];
     rest.sort();
     assert_eq!(claimed, rest, "every remaining case once, none twice");
-    assert!(
+    assert_eq!(
         s.escalations
             .claim_next(&everything, assign_to("ben@example.com"))
             .await
-            .expect("claim")
-            .is_none()
+            .expect("claim"),
+        crate::Claim::NoneEligible
+    );
+    assert_eq!(s.escalations.held_open("ben@example.com").await.unwrap(), 4);
+    assert_eq!(
+        s.escalations.held_open("dana@example.com").await.unwrap(),
+        1
+    );
+}
+
+/// An agent with room for one more case, claiming twice at once, gets one.
+async fn claims_stop_at_the_agents_capacity(s: &Stores) {
+    use crate::{Claim, ClaimQuery};
+    for minutes in [0, 1, 2] {
+        let mut draft = draft_received(at(minutes));
+        draft.queue = Some("capacity".into());
+        s.escalations
+            .create(draft, &agent(), at(200))
+            .await
+            .expect("create");
+    }
+    let query = ClaimQuery {
+        agent: "chen@example.com".into(),
+        capacity: Some(1),
+        queues: vec!["capacity".into()],
+        sensitive_media: true,
+        ..Default::default()
+    };
+    let claim = || {
+        s.escalations.claim_next(
+            &query,
+            Box::new(|current: &Escalation| {
+                let patch = EscalationPatch {
+                    assignee: Some(Some("chen@example.com".into())),
+                    ..Default::default()
+                };
+                current
+                    .apply_patch(&patch, &agent(), at(300))
+                    .expect("assign")
+            }),
+        )
+    };
+    let (a, b) = tokio::join!(claim(), claim());
+    let mut outcomes = [a.expect("claim"), b.expect("claim")];
+    outcomes.sort_by_key(|c| matches!(c, Claim::AtCapacity { .. }));
+    assert!(matches!(outcomes[0], Claim::Assigned(_)), "{outcomes:?}");
+    assert_eq!(outcomes[1], Claim::AtCapacity { held: 1 });
+    assert_eq!(
+        s.escalations.held_open("chen@example.com").await.unwrap(),
+        1
     );
 }
 

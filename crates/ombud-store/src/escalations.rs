@@ -61,20 +61,16 @@ pub trait EscalationStore: Send + Sync {
     /// Keys allocated later by `create` continue above the highest imported.
     async fn import(&self, batch: &[ExportedEscalation]) -> StoreResult<()>;
 
-    /// Claims up to `limit` clock alerts due by `now` that nobody holds, for
-    /// `lease`: until it ends no other caller (on any node) gets them. Every
-    /// write of an escalation reschedules its alerts from its clocks, so
-    /// raising an alert (`Escalation::raise_clock_alerts`, then `save`)
-    /// removes it; a claim whose holder died is taken again after the lease.
     /// Assigns the best unassigned, open escalation `query` allows — by
     /// priority, then nearest due instant, then key — with `assign`, which
-    /// returns the new state and its events; `None` if there is none. Two
-    /// claims at once never get the same escalation, on any node.
-    async fn claim_next(
-        &self,
-        query: &ClaimQuery,
-        assign: Assign,
-    ) -> StoreResult<Option<Escalation>>;
+    /// returns the new state and its events. Two claims at once never get
+    /// the same escalation, on any node, and an agent's claims at once never
+    /// take them past their capacity: the count and the claim are one
+    /// transaction, serialised per agent.
+    async fn claim_next(&self, query: &ClaimQuery, assign: Assign) -> StoreResult<Claim>;
+
+    /// How many open (not resolved, not closed) escalations `assignee` holds.
+    async fn held_open(&self, assignee: &str) -> StoreResult<u32>;
 
     /// Escalations with a subject among `subject_keys` (normalised), newest
     /// first, at most `limit`.
@@ -84,6 +80,11 @@ pub trait EscalationStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<EscalationKey>>;
 
+    /// Claims up to `limit` clock alerts due by `now` that nobody holds, for
+    /// `lease`: until it ends no other caller (on any node) gets them. Every
+    /// write of an escalation reschedules its alerts from its clocks, so
+    /// raising an alert (`Escalation::raise_clock_alerts`, then `save`)
+    /// removes it; a claim whose holder died is taken again after the lease.
     async fn claim_due_alerts(
         &self,
         now: Timestamp,
@@ -92,9 +93,14 @@ pub trait EscalationStore: Send + Sync {
     ) -> StoreResult<Vec<DueAlert>>;
 }
 
-/// Which unassigned escalations an agent may claim; an empty list allows any.
+/// Who claims, and which unassigned escalations they may take; an empty
+/// list allows any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimQuery {
+    /// The agent the claim is for (`assign` makes them the assignee).
+    pub agent: String,
+    /// The most open escalations the agent may hold; `None`: no limit.
+    pub capacity: Option<u32>,
     /// Queues to take from; empty: any queue, or none.
     pub queues: Vec<String>,
     pub languages: Vec<String>,
@@ -103,6 +109,17 @@ pub struct ClaimQuery {
     pub types: Vec<String>,
     /// Whether the agent is cleared for sensitive media.
     pub sensitive_media: bool,
+}
+
+/// What a claim came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The escalation, assigned and stored.
+    Assigned(Box<Escalation>),
+    /// No unassigned, open escalation the query allows.
+    NoneEligible,
+    /// The agent already holds `held` open escalations, their capacity.
+    AtCapacity { held: u32 },
 }
 
 /// Turns the claimed escalation into its assigned state and events.

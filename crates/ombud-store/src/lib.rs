@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use blob::{BlobStore, FsBlobStore, sha256_hex};
 pub use directory::{DirectoryStore, NewToken, NewUser, Token, User, UserCredentials};
 pub use error::{StoreError, StoreResult};
-pub use escalations::{Assign, ClaimQuery, DueAlert, EscalationStore, ExportedEscalation};
+pub use escalations::{Assign, Claim, ClaimQuery, DueAlert, EscalationStore, ExportedEscalation};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
 pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
 pub use maintenance::Maintenance;

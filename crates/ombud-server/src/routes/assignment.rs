@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::assignment::{AgentProfile, Queue, least_loaded};
 use ombud_domain::{Actor, Escalation, EscalationPatch, Status};
-use ombud_store::{ClaimQuery, EscalationFilter, Scope, SettingKind, StoreError};
+use ombud_store::{Claim, ClaimQuery, EscalationFilter, Scope, SettingKind, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -145,11 +145,6 @@ async fn held_cases(state: &AppState, email: &str) -> ApiResult<Vec<Escalation>>
     }
 }
 
-/// How many open escalations `email` holds.
-async fn open_cases(state: &AppState, email: &str) -> ApiResult<u32> {
-    Ok(held_cases(state, email).await?.len() as u32)
-}
-
 /// An agent gone out of office hands their open cases back: each goes to
 /// the least loaded colleague if its queue auto-assigns, else back to its
 /// queue, unassigned, with a note saying why.
@@ -211,17 +206,9 @@ pub async fn claim_next(
             format!("{} is out of office", agent.email),
         ));
     }
-    let open = open_cases(&state, &agent.email).await?;
-    if open >= agent.capacity {
-        return Err(ApiError::new(
-            "conflict",
-            format!(
-                "{} holds {open} open escalations, their capacity",
-                agent.email
-            ),
-        ));
-    }
     let query = ClaimQuery {
+        agent: agent.email.clone(),
+        capacity: Some(agent.capacity),
         queues: agent.queues.clone(),
         languages: agent.languages.clone(),
         countries: agent.countries.clone(),
@@ -246,16 +233,25 @@ pub async fn claim_next(
         )
         .await?;
     Ok(match claimed {
-        Some(escalation) => {
+        Claim::AtCapacity { held } => {
+            return Err(ApiError::new(
+                "conflict",
+                format!(
+                    "{} holds {held} open escalations, their capacity",
+                    agent.email
+                ),
+            ));
+        }
+        Claim::Assigned(escalation) => {
             let version = escalation.version;
-            let mut response = AxumJson(escalation).into_response();
+            let mut response = AxumJson(*escalation).into_response();
             response.headers_mut().insert(
                 axum::http::header::ETAG,
                 etag(version).parse().expect("digits are a valid header"),
             );
             response
         }
-        None => StatusCode::NO_CONTENT.into_response(),
+        Claim::NoneEligible => StatusCode::NO_CONTENT.into_response(),
     })
 }
 
@@ -317,7 +313,7 @@ pub async fn auto_assign(state: &AppState, escalation: Escalation) -> ApiResult<
     }
     let mut loads = Vec::new();
     for agent in list::<AgentProfile>(state).await? {
-        let open = open_cases(state, &agent.email).await?;
+        let open = state.stores.escalations.held_open(&agent.email).await?;
         loads.push((agent, open));
     }
     let Some(agent) = least_loaded(&loads, &escalation) else {

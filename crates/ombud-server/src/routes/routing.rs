@@ -179,7 +179,7 @@ pub async fn dry_run(
         })?;
     let outcome = settings::prepare_intake(&state, &mut draft, &partner).await?;
     Ok(AxumJson(DryRunResult {
-        rules_fired: outcome.fired,
+        rules_fired: draft.rules_fired,
         score: draft.score,
         queue: draft.queue,
         priority: draft.priority,

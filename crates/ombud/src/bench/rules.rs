@@ -237,9 +237,8 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<()> {
             let mut draft = report.draft.clone();
             let legal = legal.as_ref().map(|(id, target)| (id.as_str(), *target));
             draft.score = Some(routing::score(&draft, report.partner, legal));
-            fired += routing::route(&rules, &mut draft, report.partner)
-                .fired
-                .len();
+            routing::route(&rules, &mut draft, report.partner);
+            fired += draft.rules_fired.len();
             std::hint::black_box(&draft);
         }
     }

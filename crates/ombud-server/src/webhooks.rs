@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::EventKind;
 use ombud_domain::webhook::{WebhookSubscription, retry_delay};
-use ombud_store::{Attempt, AttemptOutcome, Delivery, Scope, SettingKind, StoreError};
+use ombud_store::{Attempt, AttemptOutcome, Delivery, FanOut, Scope, SettingKind, StoreError};
 use serde_json::json;
 use sha2::Sha256;
 
@@ -77,16 +77,25 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
     loop {
         let now = state.clock.now();
         let entries = state.stores.outbox.claim_entries(now, LEASE, BATCH).await?;
-        for entry in &entries {
-            let mut wanted: Vec<String> = subscriptions
-                .values()
-                .filter(|s| s.wants(&entry.kind))
-                .map(|s| s.code.clone())
-                .collect();
-            if entry.kind == EventKind::MessageFailed.as_str() && state.config.mail.is_some() {
-                wanted.push(ACKNOWLEDGEMENT_RETRY.to_string());
-            }
-            state.stores.outbox.fan_out(entry.id, &wanted, now).await?;
+        let fan_outs: Vec<FanOut> = entries
+            .iter()
+            .map(|entry| {
+                let mut wanted: Vec<String> = subscriptions
+                    .values()
+                    .filter(|s| s.wants(&entry.kind))
+                    .map(|s| s.code.clone())
+                    .collect();
+                if entry.kind == EventKind::MessageFailed.as_str() && state.config.mail.is_some() {
+                    wanted.push(ACKNOWLEDGEMENT_RETRY.to_string());
+                }
+                FanOut {
+                    entry: entry.id,
+                    subscriptions: wanted,
+                }
+            })
+            .collect();
+        if !fan_outs.is_empty() {
+            state.stores.outbox.fan_out(&fan_outs, now).await?;
         }
         if entries.len() < BATCH as usize {
             break;

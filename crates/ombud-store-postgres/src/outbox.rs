@@ -6,8 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 use ombud_domain::EscalationKey;
 use ombud_store::codec::{from_micros, micros};
 use ombud_store::{
-    Attempt, AttemptOutcome, Delivery, DeliveryRecord, OutboxEntry, OutboxStore, StoreError,
-    StoreResult,
+    Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
+    StoreError, StoreResult,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -56,22 +56,26 @@ impl OutboxStore for PgOutbox {
         Ok(entries)
     }
 
-    async fn fan_out(&self, id: i64, subscriptions: &[String], now: Timestamp) -> StoreResult<()> {
+    async fn fan_out(&self, entries: &[FanOut], now: Timestamp) -> StoreResult<()> {
+        let (subscriptions, outbox_ids): (Vec<&str>, Vec<i64>) = entries
+            .iter()
+            .flat_map(|e| e.subscriptions.iter().map(|s| (s.as_str(), e.entry)))
+            .unzip();
+        let ids: Vec<i64> = entries.iter().map(|e| e.entry).collect();
         let mut tx = self.0.begin().await.map_err(backend)?;
-        for subscription in subscriptions {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (subscription, outbox_id, next_attempt_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (subscription, outbox_id) DO NOTHING",
-            )
-            .bind(subscription)
-            .bind(id)
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        sqlx::query("UPDATE outbox SET fanned_out = TRUE WHERE id = $1")
-            .bind(id)
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (subscription, outbox_id, next_attempt_at) \
+             SELECT subscription, outbox_id, $3 FROM UNNEST($1::text[], $2::bigint[]) AS d (subscription, outbox_id) \
+             ON CONFLICT (subscription, outbox_id) DO NOTHING",
+        )
+        .bind(subscriptions)
+        .bind(outbox_ids)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("UPDATE outbox SET fanned_out = TRUE WHERE id = ANY($1)")
+            .bind(ids)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

@@ -5,8 +5,8 @@ use jiff::{SignedDuration, Timestamp};
 use ombud_domain::EscalationKey;
 use ombud_store::codec::{from_micros, micros};
 use ombud_store::{
-    Attempt, AttemptOutcome, Delivery, DeliveryRecord, OutboxEntry, OutboxStore, StoreError,
-    StoreResult,
+    Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
+    StoreError, StoreResult,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -61,29 +61,34 @@ impl OutboxStore for SqliteOutbox {
             .await
     }
 
-    async fn fan_out(&self, id: i64, subscriptions: &[String], now: Timestamp) -> StoreResult<()> {
-        let subscriptions = subscriptions.to_vec();
+    async fn fan_out(&self, entries: &[FanOut], now: Timestamp) -> StoreResult<()> {
+        let entries = entries.to_vec();
         self.0
             .writer
             .write(move |conn| {
                 Box::pin(async move {
-                    for subscription in &subscriptions {
-                        sqlx::query(
-                            "INSERT INTO webhook_deliveries (subscription, outbox_id, next_attempt_at) VALUES (?, ?, ?) \
-                             ON CONFLICT (subscription, outbox_id) DO NOTHING",
-                        )
-                        .bind(subscription)
-                        .bind(id)
-                        .bind(micros(now))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(backend)?;
+                    for entry in &entries {
+                        for subscription in &entry.subscriptions {
+                            sqlx::query(
+                                "INSERT INTO webhook_deliveries (subscription, outbox_id, next_attempt_at) VALUES (?, ?, ?) \
+                                 ON CONFLICT (subscription, outbox_id) DO NOTHING",
+                            )
+                            .bind(subscription)
+                            .bind(entry.entry)
+                            .bind(micros(now))
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(backend)?;
+                        }
                     }
-                    sqlx::query("UPDATE outbox SET fanned_out = 1 WHERE id = ?")
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(backend)?;
+                    let ids: Vec<i64> = entries.iter().map(|e| e.entry).collect();
+                    sqlx::query(
+                        "UPDATE outbox SET fanned_out = 1 WHERE id IN (SELECT value FROM json_each(?))",
+                    )
+                    .bind(serde_json::to_string(&ids).map_err(StoreError::backend)?)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
                     Ok(())
                 })
             })

@@ -1616,18 +1616,22 @@ async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Sto
         "an import restores history and queues nothing; the create after it does"
     );
 
-    let hooks = ["hook-a".to_string(), "hook-b".to_string()];
+    let fan_outs: Vec<crate::FanOut> = entries
+        .iter()
+        .map(|entry| crate::FanOut {
+            entry: entry.id,
+            subscriptions: if entry == first {
+                vec!["hook-a".to_string(), "hook-b".to_string()]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    s.outbox.fan_out(&fan_outs, now).await.expect("fan out");
     s.outbox
-        .fan_out(first.id, &hooks, now)
-        .await
-        .expect("fan out");
-    s.outbox
-        .fan_out(first.id, &hooks, now)
+        .fan_out(&fan_outs[..1], now)
         .await
         .expect("fan out again changes nothing");
-    for entry in &entries[1..] {
-        s.outbox.fan_out(entry.id, &[], now).await.expect("fan out");
-    }
     let due = s
         .outbox
         .claim_deliveries(now, lease, 10)

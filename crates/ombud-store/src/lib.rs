@@ -25,7 +25,9 @@ pub use escalations::{Assign, Claim, ClaimQuery, DueAlert, EscalationStore, Expo
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
 pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
 pub use maintenance::Maintenance;
-pub use outbox::{Attempt, AttemptOutcome, Delivery, DeliveryRecord, OutboxEntry, OutboxStore};
+pub use outbox::{
+    Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
+};
 pub use reference::ReferenceStore;
 pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
 

@@ -20,6 +20,13 @@ pub struct OutboxEntry {
     pub kind: String,
 }
 
+/// The subscriptions one outbox entry is to be delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanOut {
+    pub entry: i64,
+    pub subscriptions: Vec<String>,
+}
+
 /// A delivery due for an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -73,9 +80,10 @@ pub trait OutboxStore: Send + Sync {
         lease: SignedDuration,
         limit: u32,
     ) -> StoreResult<Vec<OutboxEntry>>;
-    /// Creates a delivery of entry `id` for each of `subscriptions` (once,
-    /// however often it is called) and marks the entry fanned out.
-    async fn fan_out(&self, id: i64, subscriptions: &[String], now: Timestamp) -> StoreResult<()>;
+    /// For each of `entries`, creates a delivery per subscription it names
+    /// (once, however often it is called) and marks the entry fanned out,
+    /// all in one transaction: a batch of claimed entries costs one write.
+    async fn fan_out(&self, entries: &[FanOut], now: Timestamp) -> StoreResult<()>;
     /// Claims up to `limit` pending deliveries due by `now`, for `lease`.
     async fn claim_deliveries(
         &self,

@@ -56,19 +56,32 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         .busy_timeout(Duration::from_secs(10))
         .pragma("cache_size", "-16000")
         .disable_statement_logging();
-    let mut write_conn = options.connect().await.map_err(StoreError::backend)?;
+    // Checkpoints run off the writer's path (see `writer`).
+    let mut write_conn = options
+        .clone()
+        .pragma("wal_autocheckpoint", "0")
+        // A WAL that grew under a burst shrinks back once checkpointed.
+        .pragma("journal_size_limit", "67108864")
+        // Every write descends a dozen indexes: keep their upper levels.
+        .pragma("cache_size", "-65536")
+        .connect()
+        .await
+        .map_err(StoreError::backend)?;
     MIGRATOR
         .run(&mut write_conn)
         .await
         .map_err(StoreError::backend)?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(options.read_only(true))
+        .connect_with(options.clone().read_only(true))
         .await
         .map_err(StoreError::backend)?;
     let db = Db {
         read,
-        writer: Writer::spawn(write_conn),
+        writer: Writer::spawn(
+            write_conn,
+            options.connect().await.map_err(StoreError::backend)?,
+        ),
         path,
     };
     reference::seed_defaults(&db).await?;

@@ -3,9 +3,21 @@
 //! commit), each command in its own savepoint. One fsync then acknowledges
 //! many requests without weakening `synchronous=FULL`, and key allocation is
 //! sequential because only this task allocates.
+//!
+//! Checkpoints (copying committed pages from the WAL into the database file)
+//! run on a connection of their own, not after whichever commit happens to
+//! cross SQLite's automatic threshold: a checkpoint fsyncs the database
+//! file, and inline it made one write in every few dozen wait for that. A
+//! checkpoint running beside the writer can never catch up with it, though,
+//! and the WAL restarts only once every frame is copied; so after each
+//! background round the writer, between two transactions, copies the few
+//! frames written meanwhile, and its next transaction restarts the WAL.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -15,6 +27,13 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many queued commands one transaction takes at most.
 const MAX_BATCH: usize = 512;
+
+/// How often the checkpointer copies the WAL into the database file. Each
+/// checkpoint's fsync delays the commits that meet it; measured with
+/// `ombud bench claim` at 1 M escalations, checkpoints every 250 ms put
+/// claim-next p99 at 7–8 ms and every 5 s at 4.6–4.9 ms, while the WAL stays
+/// below about 100 MB at the writer's full rate.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 /// Answers a command's caller once its transaction has ended: `None` if it
 /// committed, else why not.
@@ -30,10 +49,20 @@ pub(crate) struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
+/// Set by the checkpointer after a round, taken by the writer before its
+/// next transaction.
+type FinishCheckpoint = Arc<AtomicBool>;
+
 impl Writer {
-    pub(crate) fn spawn(conn: SqliteConnection) -> Writer {
+    /// Starts the writer on `conn` (opened with `wal_autocheckpoint=0`)
+    /// and the checkpointer on `checkpointer`; both stop when the last
+    /// `Writer` is dropped.
+    pub(crate) fn spawn(conn: SqliteConnection, checkpointer: SqliteConnection) -> Writer {
         let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(run(conn, rx));
+        let (stopped, writer_stopped) = oneshot::channel::<()>();
+        let finish = FinishCheckpoint::default();
+        tokio::spawn(run(conn, rx, finish.clone(), stopped));
+        tokio::spawn(checkpoint(checkpointer, writer_stopped, finish));
         Writer { jobs }
     }
 
@@ -77,11 +106,23 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+/// Runs the queued commands in group-committed transactions until every
+/// `Writer` is dropped, then drops `stopped`.
+async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Job>,
+    finish: FinishCheckpoint,
+    stopped: oneshot::Sender<()>,
+) {
     let mut received = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut received, MAX_BATCH).await > 0 {
         let mut queue: VecDeque<Job> = received.drain(..).collect();
         while !queue.is_empty() {
+            if finish.swap(false, Ordering::Relaxed)
+                && let Err(error) = exec(&mut conn, "PRAGMA wal_checkpoint(PASSIVE)").await
+            {
+                tracing::warn!(%error, "SQLite writer could not finish a checkpoint");
+            }
             if let Err(error) = exec(&mut conn, "BEGIN IMMEDIATE").await {
                 // Dropping the commands answers their callers with an error.
                 tracing::error!(%error, "SQLite writer could not begin a transaction");
@@ -89,6 +130,27 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
                 break;
             }
             transaction(&mut conn, &mut queue).await;
+        }
+    }
+    drop(stopped);
+}
+
+/// Checkpoints the WAL every `CHECKPOINT_EVERY` until the writer stops,
+/// then asks the writer to finish the round. `PASSIVE` never blocks the
+/// writer or readers.
+async fn checkpoint(
+    mut conn: SqliteConnection,
+    mut writer_stopped: oneshot::Receiver<()>,
+    finish: FinishCheckpoint,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut writer_stopped => return,
+            () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        match exec(&mut conn, "PRAGMA wal_checkpoint(PASSIVE)").await {
+            Ok(()) => finish.store(true, Ordering::Relaxed),
+            Err(error) => tracing::warn!(%error, "SQLite checkpoint failed; retrying"),
         }
     }
 }

@@ -31,12 +31,15 @@ pub struct ClaimArgs {
     clients: usize,
 }
 
+/// The largest capacity an agent profile accepts.
+const MAX_CAPACITY: usize = 500;
+
 fn agent_email(n: usize) -> String {
     format!("agent{n:03}@bench.ombud.test")
 }
 
 /// Agent `n`'s profile: two languages with their queues, sensitive-media
-/// clearance for one in four, and room for every claim the run makes.
+/// clearance for one in four, and room for `capacity` open cases.
 fn profile(n: usize, languages: &[&str], capacity: usize) -> serde_json::Value {
     let first = languages[n % languages.len()];
     let second = languages[(n + 3) % languages.len()];
@@ -100,14 +103,12 @@ pub async fn run(args: &ClaimArgs, config: &Config) -> anyhow::Result<()> {
         )
         .await?;
     }
-    // Capacity is at most 500; a rerun on the same store adds to what the
-    // agents already hold, so room is left for a few runs.
-    let claims_per_agent = (args.samples / args.agents + 2).min(500);
-    let capacity = (claims_per_agent * 4).min(500);
+    // The most a profile allows: reruns on the same store add to what the
+    // agents already hold (and every claim counts it).
     for n in 0..args.agents {
         put(
             format!("agents/{}", agent_email(n)),
-            profile(n, &languages, capacity),
+            profile(n, &languages, MAX_CAPACITY),
         )
         .await?;
     }

@@ -37,4 +37,13 @@ impl Maintenance for PgMaintenance {
             .await
             .map_err(backend)
     }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        // Autovacuum gets there too, but only a minute or more later.
+        sqlx::query("ANALYZE")
+            .execute(&self.0)
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
 }

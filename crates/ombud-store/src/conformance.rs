@@ -1290,6 +1290,10 @@ async fn maintenance_answers(s: &Stores) {
     s.maintenance.ping().await.expect("ping");
     assert_eq!(s.maintenance.escalation_count().await.expect("count"), 6);
     assert!(["sqlite", "postgres"].contains(&s.maintenance.backend_name()));
+    s.maintenance
+        .refresh_statistics()
+        .await
+        .expect("refresh statistics");
 }
 
 /// A draft with one SLA clock: resolution in four hours from `t0()`,

@@ -415,6 +415,7 @@ async fn seed_demo(
     let bar = transfer::progress_bar(count, "seeding demo escalations");
     demo::seed_escalations(stores, count, now, 42, shape, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
+    stores.maintenance.refresh_statistics().await?;
     eprintln!("seeded {count} demo escalations");
     Ok(())
 }

@@ -247,6 +247,7 @@ pub async fn import(stores: &Stores, input: impl BufRead) -> anyhow::Result<()> 
     }
     escalations += flush(stores, &mut batch).await?;
     bar.finish_and_clear();
+    stores.maintenance.refresh_statistics().await?;
     eprintln!("imported {escalations} escalations");
     Ok(())
 }

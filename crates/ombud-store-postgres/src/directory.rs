@@ -1,11 +1,12 @@
-//! Partners, users and API tokens.
+//! Partners, users, API tokens and browser sessions.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use ombud_domain::{Partner, Role};
 use ombud_store::codec::{from_micros, micros};
 use ombud_store::{
-    DirectoryStore, NewToken, NewUser, StoreError, StoreResult, Token, User, UserCredentials,
+    DirectoryStore, NewSession, NewToken, NewUser, Session, StoreError, StoreResult, Token, User,
+    UserCredentials,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -256,6 +257,59 @@ impl DirectoryStore for PgDirectory {
             .await
             .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO web_sessions (secret_sha256, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.secret_sha256)
+        .bind(session.user_id)
+        .bind(&session.csrf_token)
+        .bind(micros(session.created_at))
+        .bind(micros(session.expires_at))
+        .execute(&self.0)
+        .await
+        .map_err(map_err(&format!("session of user {}", session.user_id)))?;
+        Ok(())
+    }
+
+    async fn find_session(&self, secret_sha256: &str, now: Timestamp) -> StoreResult<Session> {
+        let row = sqlx::query(
+            "SELECT u.*, s.csrf_token, s.expires_at AS session_expires_at \
+             FROM web_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_sha256 = $1 AND s.expires_at > $2 AND u.active",
+        )
+        .bind(secret_sha256)
+        .bind(micros(now))
+        .fetch_optional(&self.0)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Session {
+            user: user_from_row(&row)?,
+            csrf_token: row.get("csrf_token"),
+            expires_at: from_micros(row.get("session_expires_at"))?,
+        })
+    }
+
+    async fn delete_session(&self, secret_sha256: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE secret_sha256 = $1")
+            .bind(secret_sha256)
+            .execute(&self.0)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(micros(now))
+            .execute(&self.0)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {

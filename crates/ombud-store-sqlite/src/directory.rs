@@ -1,11 +1,12 @@
-//! Partners, users and API tokens.
+//! Partners, users, API tokens and browser sessions.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use ombud_domain::{Partner, Role};
 use ombud_store::codec::{decode_state, encode_state, from_micros, micros};
 use ombud_store::{
-    DirectoryStore, NewToken, NewUser, StoreError, StoreResult, Token, User, UserCredentials,
+    DirectoryStore, NewSession, NewToken, NewUser, Session, StoreError, StoreResult, Token, User,
+    UserCredentials,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -307,6 +308,85 @@ impl DirectoryStore for SqliteDirectory {
                         token.partner.as_ref().map(|p| format!("partner {p} does not exist")),
                     ))?;
                     Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        let session = session.clone();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO web_sessions (secret_sha256, user_id, csrf_token, created_at, expires_at) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(&session.secret_sha256)
+                    .bind(session.user_id)
+                    .bind(&session.csrf_token)
+                    .bind(micros(session.created_at))
+                    .bind(micros(session.expires_at))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(conflict(
+                        "the session exists".into(),
+                        Some(format!("user {} does not exist", session.user_id)),
+                    ))?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn find_session(&self, secret_sha256: &str, now: Timestamp) -> StoreResult<Session> {
+        let row = sqlx::query(
+            "SELECT u.*, s.csrf_token, s.expires_at AS session_expires_at \
+             FROM web_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_sha256 = ? AND s.expires_at > ? AND u.active = 1",
+        )
+        .bind(secret_sha256)
+        .bind(micros(now))
+        .fetch_optional(&self.0.read)
+        .await
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Session {
+            user: user_from_row(&row)?,
+            csrf_token: row.get("csrf_token"),
+            expires_at: from_micros(row.get("session_expires_at"))?,
+        })
+    }
+
+    async fn delete_session(&self, secret_sha256: &str) -> StoreResult<()> {
+        let secret_sha256 = secret_sha256.to_string();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM web_sessions WHERE secret_sha256 = ?")
+                        .bind(&secret_sha256)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= ?")
+                        .bind(micros(now))
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                    Ok(done.rows_affected())
                 })
             })
             .await

@@ -37,6 +37,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     reference_data_is_seeded_and_editable(primary).await;
     partners_are_unique_and_versioned(primary).await;
     users_and_tokens(primary).await;
+    sessions_expire_and_end(primary).await;
     let keys = escalations_get_sequential_keys(primary).await;
     updates_are_optimistic_and_recorded(primary, keys[0]).await;
     lists_filter_sort_and_page(primary).await;
@@ -239,6 +240,79 @@ async fn partners_are_unique_and_versioned(s: &Stores) {
         s.directory.delete_partner("unused").await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A browser session is found by its secret's hash until it expires or is
+/// ended, and carries its user and anti-forgery token.
+async fn sessions_expire_and_end(s: &Stores) {
+    let user = s
+        .directory
+        .user_credentials("aiko@example.com")
+        .await
+        .expect("credentials")
+        .user;
+    let session = crate::NewSession {
+        secret_sha256: "b".repeat(64),
+        user_id: user.id,
+        csrf_token: "csrf-1".into(),
+        created_at: at(0),
+        expires_at: at(60),
+    };
+    s.directory
+        .create_session(&session)
+        .await
+        .expect("create session");
+    assert!(matches!(
+        s.directory.create_session(&session).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let unknown_user = crate::NewSession {
+        secret_sha256: "c".repeat(64),
+        user_id: 999_999,
+        ..session.clone()
+    };
+    assert!(matches!(
+        s.directory.create_session(&unknown_user).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = s
+        .directory
+        .find_session(&session.secret_sha256, at(59))
+        .await
+        .expect("live session");
+    assert_eq!(
+        (found.user, found.csrf_token.as_str(), found.expires_at),
+        (user, "csrf-1", at(60))
+    );
+    for (secret, now) in [
+        (session.secret_sha256.as_str(), at(60)),
+        ("d".repeat(64).as_str(), at(1)),
+    ] {
+        assert!(matches!(
+            s.directory.find_session(secret, now).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    let ended = crate::NewSession {
+        secret_sha256: "e".repeat(64),
+        expires_at: at(600),
+        ..session.clone()
+    };
+    s.directory.create_session(&ended).await.expect("create");
+    s.directory
+        .delete_session(&ended.secret_sha256)
+        .await
+        .expect("sign out");
+    assert!(matches!(
+        s.directory.find_session(&ended.secret_sha256, at(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    s.directory
+        .delete_session(&ended.secret_sha256)
+        .await
+        .expect("signing out twice is no error");
+    assert_eq!(s.directory.purge_sessions(at(60)).await.expect("purge"), 1);
+    assert_eq!(s.directory.purge_sessions(at(60)).await.expect("purge"), 0);
 }
 
 async fn users_and_tokens(s: &Stores) {

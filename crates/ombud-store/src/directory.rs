@@ -73,6 +73,26 @@ pub struct NewToken {
     pub created_at: Timestamp,
 }
 
+/// A browser session of the web console or the partner portal. The cookie's
+/// secret is stored only as its SHA-256, like a token's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub secret_sha256: String,
+    pub user_id: i64,
+    /// The anti-forgery token every form of this session must carry.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A live session and the active user it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// `Conflict` if the slug is taken.
@@ -97,6 +117,16 @@ pub trait DirectoryStore: Send + Sync {
     async fn find_token(&self, secret_sha256: &str) -> StoreResult<Token>;
     async fn list_tokens(&self) -> StoreResult<Vec<Token>>;
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()>;
+
+    /// `Conflict` if the secret is taken; the user must exist.
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session whose secret hashes to `secret_sha256`, if it has not
+    /// expired by `now` and its user is active; else `NotFound`.
+    async fn find_session(&self, secret_sha256: &str, now: Timestamp) -> StoreResult<Session>;
+    /// Ends a session (signing out); ending one that is gone is no error.
+    async fn delete_session(&self, secret_sha256: &str) -> StoreResult<()>;
+    /// Forgets sessions expired by `now`; returns how many.
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 
     /// Every token with the hex SHA-256 of its secret, by id, for `ombud export`.
     async fn export_tokens(&self) -> StoreResult<Vec<(Token, String)>> {

@@ -19,7 +19,9 @@ mod settings;
 use std::sync::Arc;
 
 pub use blob::{BlobStore, FsBlobStore, sha256_hex};
-pub use directory::{DirectoryStore, NewToken, NewUser, Token, User, UserCredentials};
+pub use directory::{
+    DirectoryStore, NewSession, NewToken, NewUser, Session, Token, User, UserCredentials,
+};
 pub use error::{StoreError, StoreResult};
 pub use escalations::{Assign, Claim, ClaimQuery, DueAlert, EscalationStore, ExportedEscalation};
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};

@@ -1,5 +1,5 @@
 //! Ombud's HTTP server: the JSON API under `/api/v1`, authentication,
-//! idempotency, OpenAPI, health and metrics. Knows the storage only through
+//! idempotency, OpenAPI, health and metrics, and the web console (`web`). Knows the storage only through
 //! `ombud_store::Stores`; never a concrete backend, never SQL.
 
 pub mod alerts;
@@ -10,6 +10,7 @@ pub mod mail;
 mod metrics;
 mod middleware;
 pub mod routes;
+mod web;
 pub mod webhooks;
 
 use std::future::Future;
@@ -221,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api);
     Router::new()
         .nest("/api/v1", v1)
+        .merge(web::router())
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

@@ -184,18 +184,37 @@ pub async fn claim_next(
     Json(request): Json<ClaimRequest>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let agent: AgentProfile = match state
-        .stores
-        .settings
-        .get(SettingKind::Agent, &request.agent)
-        .await
-    {
+    Ok(
+        match claim_for(&state, &request.agent, principal.actor()).await? {
+            Some(escalation) => {
+                let version = escalation.version;
+                let mut response = AxumJson(escalation).into_response();
+                response.headers_mut().insert(
+                    axum::http::header::ETAG,
+                    etag(version).parse().expect("digits are a valid header"),
+                );
+                response
+            }
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
+}
+
+/// Assigns the best case `agent` may take to them, acting as `actor`;
+/// `None` if there is none. Refuses an agent with no profile, out of
+/// office, or at capacity.
+pub(crate) async fn claim_for(
+    state: &AppState,
+    agent: &str,
+    actor: Actor,
+) -> ApiResult<Option<Escalation>> {
+    let agent: AgentProfile = match state.stores.settings.get(SettingKind::Agent, agent).await {
         Ok(stored) => decode(&stored)?,
         Err(StoreError::NotFound) => {
             return Err(ApiError::field(
                 "validation_failed",
                 "agent",
-                format!("{:?} has no agent profile", request.agent),
+                format!("{agent:?} has no agent profile"),
             ));
         }
         Err(other) => return Err(other.into()),
@@ -215,7 +234,7 @@ pub async fn claim_next(
         types: agent.types.clone(),
         sensitive_media: agent.sensitive_media,
     };
-    let (actor, at, email) = (principal.actor(), state.clock.now(), agent.email.clone());
+    let (at, email) = (state.clock.now(), agent.email.clone());
     let claimed = state
         .stores
         .escalations
@@ -232,27 +251,17 @@ pub async fn claim_next(
             }),
         )
         .await?;
-    Ok(match claimed {
-        Claim::AtCapacity { held } => {
-            return Err(ApiError::new(
-                "conflict",
-                format!(
-                    "{} holds {held} open escalations, their capacity",
-                    agent.email
-                ),
-            ));
-        }
-        Claim::Assigned(escalation) => {
-            let version = escalation.version;
-            let mut response = AxumJson(*escalation).into_response();
-            response.headers_mut().insert(
-                axum::http::header::ETAG,
-                etag(version).parse().expect("digits are a valid header"),
-            );
-            response
-        }
-        Claim::NoneEligible => StatusCode::NO_CONTENT.into_response(),
-    })
+    match claimed {
+        Claim::Assigned(escalation) => Ok(Some(*escalation)),
+        Claim::NoneEligible => Ok(None),
+        Claim::AtCapacity { held } => Err(ApiError::new(
+            "conflict",
+            format!(
+                "{} holds {held} open escalations, their capacity",
+                agent.email
+            ),
+        )),
+    }
 }
 
 /// To whom, and why.

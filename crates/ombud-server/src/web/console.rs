@@ -1,0 +1,435 @@
+//! The staff console's pages: the work lists, claim-next, and the
+//! escalation workspace with its comment and status forms. Every change
+//! goes through the same domain operation and optimistic save as the API.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
+use ombud_domain::{Escalation, Status, StoredEvent, Visibility};
+use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
+use serde::Deserialize;
+
+use super::session::WebUser;
+use super::{WebResult, render};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::assignment::claim_for;
+use crate::routes::escalations::{mutate, not_found, parse_key};
+
+/// A deadline this close is shown as breaching soon.
+const SOON: SignedDuration = SignedDuration::from_hours(2);
+/// Rows on one page of a work list.
+const PAGE: u32 = 100;
+
+/// `1d 4h`, `3h 12m`, `45m`: a duration as people read it on a list.
+fn span(duration: SignedDuration) -> String {
+    let minutes = duration.as_mins().abs();
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// How a due instant reads at `now`, and the row's urgency class.
+fn due(due_at: Option<Timestamp>, now: Timestamp) -> (String, &'static str) {
+    match due_at {
+        None => ("—".into(), ""),
+        Some(at) if at <= now => (
+            format!("breached {} ago", span(now.duration_since(at))),
+            "breached",
+        ),
+        Some(at) => {
+            let left = at.duration_since(now);
+            (
+                format!("in {}", span(left)),
+                if left <= SOON { "soon" } else { "" },
+            )
+        }
+    }
+}
+
+/// One escalation on a work list.
+struct Row {
+    key: String,
+    title: String,
+    status: &'static str,
+    priority: &'static str,
+    partner: String,
+    country: String,
+    queue: String,
+    assignee: String,
+    due: String,
+    urgency: &'static str,
+}
+
+impl Row {
+    fn of(e: &Escalation, now: Timestamp) -> Row {
+        let (due, urgency) = due(e.due_at(), now);
+        Row {
+            key: e.key.to_string(),
+            title: e.title.clone(),
+            status: e.status.as_str(),
+            priority: e.priority.as_str(),
+            partner: e.partner.clone(),
+            country: e.country.to_string(),
+            queue: e.queue.clone().unwrap_or_default(),
+            assignee: e.assignee.clone().unwrap_or_default(),
+            due,
+            urgency,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "work.html")]
+struct WorkPage {
+    csrf: String,
+    user_name: String,
+    heading: &'static str,
+    view: String,
+    q: String,
+    rows: Vec<Row>,
+    more: bool,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct WorkQuery {
+    view: Option<String>,
+    q: Option<String>,
+    notice: Option<String>,
+}
+
+/// A work list: my open cases, the unassigned ones, everything open by
+/// nearest deadline, or all open; optionally searched.
+pub(super) async fn work(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<WorkQuery>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    let view = query.view.unwrap_or_else(|| "mine".into());
+    let mut filter = EscalationFilter {
+        statuses: Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
+        sort: SortField::DueAt,
+        direction: SortDirection::Asc,
+        limit: PAGE,
+        ..Default::default()
+    };
+    let heading = match view.as_str() {
+        "mine" => {
+            filter.assignee = Some(Some(user.user.email.clone()));
+            "My work"
+        }
+        "unassigned" => {
+            filter.assignee = Some(None);
+            "Unassigned"
+        }
+        "breaching" => "Breaching soon",
+        "all" => "All open",
+        other => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "view",
+                format!("unknown view {other:?}; known: mine, unassigned, breaching, all"),
+            )
+            .into());
+        }
+    };
+    let q = query.q.unwrap_or_default();
+    if !q.trim().is_empty() {
+        filter.q = Some(q.trim().to_string());
+    }
+    let page = state
+        .stores
+        .escalations
+        .list(&filter, &Scope::Staff)
+        .await?;
+    let now = state.clock.now();
+    Ok(render(
+        StatusCode::OK,
+        &WorkPage {
+            csrf: user.csrf,
+            user_name: user.user.name,
+            heading,
+            view,
+            q,
+            rows: page.items.iter().map(|e| Row::of(e, now)).collect(),
+            more: page.next.is_some(),
+            notice: query.notice,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenForm {
+    csrf: String,
+}
+
+/// Claims the best case for the signed-in agent and opens it.
+pub(super) async fn claim(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    Ok(
+        match claim_for(&state, &user.user.email, user.actor()).await? {
+            Some(claimed) => Redirect::to(&format!("/console/escalations/{}", claimed.key)),
+            None => Redirect::to(
+                "/console?view=mine&notice=Nothing+to+claim%3A+no+open+case+matches+your+skills.",
+            ),
+        }
+        .into_response(),
+    )
+}
+
+/// One clock as the workspace shows it.
+struct ClockRow {
+    kind: &'static str,
+    source: String,
+    target: String,
+    state: &'static str,
+    due: String,
+    left: String,
+    urgency: &'static str,
+}
+
+fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
+    let state = clock.state(now);
+    let (left, urgency) = match state {
+        ClockState::Running => due(clock.due_at, now),
+        ClockState::Breached => due(clock.due_at, now),
+        _ => ("—".into(), ""),
+    };
+    ClockRow {
+        kind: clock.kind.as_str(),
+        source: match &clock.source {
+            ClockSource::Policy(code) => format!("SLA policy {code}"),
+            ClockSource::Regulation(id) => format!("regulation {id}"),
+            ClockSource::Consult(n) => format!("consult #{n}"),
+        },
+        target: clock.target.clone(),
+        state: match state {
+            ClockState::Armed => "waiting for the partner",
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::MetLate => "met late",
+            ClockState::Breached => "breached",
+        },
+        due: clock
+            .due_at
+            .map(|at| at.to_string())
+            .unwrap_or_else(|| "—".into()),
+        left,
+        urgency,
+    }
+}
+
+/// One timeline entry.
+struct TimelineItem {
+    what: String,
+    actor: String,
+    at: String,
+    text: String,
+    visibility: &'static str,
+}
+
+impl TimelineItem {
+    fn of(event: &StoredEvent) -> TimelineItem {
+        let text = ["body", "note", "reason"]
+            .iter()
+            .find_map(|field| event.data.get(*field).and_then(|v| v.as_str()))
+            .unwrap_or_default();
+        TimelineItem {
+            what: event.kind.as_str().replace('_', " "),
+            actor: event.actor.name.clone(),
+            at: event.at.to_string(),
+            text: text.to_string(),
+            visibility: match event.visibility {
+                Visibility::Internal => "internal",
+                Visibility::Partner => "partner",
+            },
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "escalation.html")]
+struct WorkspacePage {
+    csrf: String,
+    user_name: String,
+    e: Escalation,
+    notice: Option<String>,
+    score_total: Option<u32>,
+    score_parts: Vec<String>,
+    partner_tier: String,
+    queue: String,
+    assignee: String,
+    clocks: Vec<ClockRow>,
+    subjects: Vec<String>,
+    timeline: Vec<TimelineItem>,
+    next_statuses: Vec<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// The escalation workspace: facts, clocks, score, subjects, timeline and
+/// the forms to act on it.
+pub(super) async fn workspace(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(key): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    let key = parse_key(&key)?;
+    let e = state
+        .stores
+        .escalations
+        .get(key, &Scope::Staff)
+        .await
+        .map_err(not_found(key))?;
+    let timeline = state
+        .stores
+        .escalations
+        .timeline(key, &Scope::Staff)
+        .await?;
+    let partner_tier = match state.stores.directory.get_partner(&e.partner).await {
+        Ok(partner) => partner.tier.get().to_string(),
+        Err(_) => "unknown".into(),
+    };
+    let now = state.clock.now();
+    let page = WorkspacePage {
+        csrf: user.csrf,
+        user_name: user.user.name,
+        notice: query.notice,
+        score_total: e.score.as_ref().map(|s| s.total),
+        score_parts: e
+            .score
+            .iter()
+            .flat_map(|s| &s.parts)
+            .map(|p| {
+                format!(
+                    "{} — {}: {} points",
+                    p.factor.replace('_', " "),
+                    p.detail,
+                    p.points
+                )
+            })
+            .collect(),
+        partner_tier,
+        queue: e.queue.clone().unwrap_or_else(|| "—".into()),
+        assignee: e.assignee.clone().unwrap_or_else(|| "unassigned".into()),
+        clocks: e.clocks.iter().map(|c| clock_row(c, now)).collect(),
+        subjects: e
+            .subjects
+            .iter()
+            .map(|s| {
+                let id = s
+                    .url
+                    .as_deref()
+                    .or(s.external_id.as_deref())
+                    .unwrap_or(&s.normalized_key);
+                format!("{} on {}: {id}", s.kind.as_str(), s.surface)
+            })
+            .collect(),
+        timeline: timeline.iter().map(TimelineItem::of).collect(),
+        next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
+        e,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CommentForm {
+    csrf: String,
+    version: i64,
+    body: String,
+    visibility: String,
+}
+
+/// Adds an internal note or a partner-visible comment, then shows the
+/// workspace again.
+pub(super) async fn comment(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<CommentForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "visibility",
+            format!("{:?} is neither internal nor partner", form.visibility),
+        )
+    })?;
+    let (actor, now) = (user.actor(), state.clock.now());
+    mutate(&state, &Scope::Staff, key, Some(form.version), |e| {
+        let (next, event) = e.comment(&form.body, visibility, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(Redirect::to(&format!("/console/escalations/{key}?notice=Comment+added.")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TransitionForm {
+    csrf: String,
+    version: i64,
+    to: String,
+    reason: Option<String>,
+}
+
+/// Moves the escalation along its lifecycle (a required consult still open
+/// blocks resolving it, with the error saying which).
+pub(super) async fn transition(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<TransitionForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let to = Status::parse(&form.to).ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "to",
+            format!("unknown status {:?}", form.to),
+        )
+    })?;
+    let reason = form
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let (actor, now) = (user.actor(), state.clock.now());
+    mutate(&state, &Scope::Staff, key, Some(form.version), |e| {
+        let (next, event) = e.transition(to, reason, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Status+changed+to+{}.",
+        to.as_str()
+    ))
+    .into_response())
+}

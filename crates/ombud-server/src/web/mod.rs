@@ -1,0 +1,151 @@
+//! The web console for staff: server-rendered HTML from askama templates
+//! (`templates/`, checked at compile time), one stylesheet and one small
+//! script embedded in the binary, no JavaScript build step. A signed-in
+//! browser holds a cookie naming a server-side session (`session.rs`);
+//! every form that changes something carries the session's anti-forgery
+//! token. Pages call the same domain operations and stores as the JSON API.
+
+mod console;
+mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// What a page may load: only Ombud's own script, styles and images; no
+/// inline script, no framing, forms only back to Ombud.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// The console's routes, beside `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route(
+            "/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/sign-out", post(session::sign_out))
+        .route("/console", get(console::work))
+        .route("/console/claim", post(console::claim))
+        .route("/console/escalations/{key}", get(console::workspace))
+        .route(
+            "/console/escalations/{key}/comments",
+            post(console::comment),
+        )
+        .route(
+            "/console/escalations/{key}/transition",
+            post(console::transition),
+        )
+        .route("/assets/ombud.css", get(stylesheet))
+        .route("/assets/ombud.js", get(script))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    // Pages hold case data: never kept by a shared or back-button cache.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/ombud.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/ombud.js"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+}
+
+/// Renders `page`, or a plain error if a template fails.
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => ApiError::internal(format!("template: {error}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    detail: &'a str,
+}
+
+/// A failed page request, shown as an HTML page with the problem's words.
+#[derive(Debug)]
+pub(crate) struct WebError(ApiError);
+
+impl From<ApiError> for WebError {
+    fn from(error: ApiError) -> Self {
+        WebError(error)
+    }
+}
+
+impl From<ombud_store::StoreError> for WebError {
+    fn from(error: ombud_store::StoreError) -> Self {
+        WebError(error.into())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        if status.is_server_error() {
+            // The API's response logs the cause and hides it.
+            return self.0.into_response();
+        }
+        let title = status.canonical_reason().unwrap_or("Error");
+        // One faulty field is already the detail; several are listed.
+        let mut detail = self.0.detail.clone();
+        if self.0.errors.len() > 1 {
+            for field in &self.0.errors {
+                detail.push_str(&format!(" {}: {}.", field.field, field.message));
+            }
+        }
+        render(
+            status,
+            &ErrorPage {
+                title,
+                detail: &detail,
+            },
+        )
+    }
+}
+
+type WebResult<T> = Result<T, WebError>;

@@ -1,0 +1,349 @@
+//! The staff console over HTTP, as a browser uses it: cookies, forms with
+//! anti-forgery tokens, redirects after each post.
+
+use ombud_domain::Role;
+use ombud_store::NewUser;
+use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, on_both_backends, police_case};
+
+on_both_backends!(
+    staff_sign_in_claim_comment_and_sign_out,
+    forms_without_this_sessions_token_are_refused,
+    partner_accounts_and_expired_sessions_do_not_reach_the_console
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn add_user(app: &TestApp, email: &str, role: Role, partner: Option<&str>) {
+    let user = NewUser {
+        email: email.into(),
+        name: "Mika Tanaka".into(),
+        role,
+        partner: partner.map(str::to_string),
+        password_hash: ombud_server::auth::hash_password(PASSWORD),
+        created_at: "2026-11-25T09:00:00Z".parse().unwrap(),
+    };
+    app.stores.directory.create_user(&user).await.expect("user");
+}
+
+/// A browser: no automatic redirects, cookies carried by hand so that
+/// their attributes can be checked.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Vec<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        for set in response.headers().get_all(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Response {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.app.base))
+            .header(COOKIE, self.cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .header(COOKIE, self.cookies.join("; "))
+            .header(ORIGIN, &self.app.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Signs in and returns the session's anti-forgery token.
+    async fn sign_in(&mut self, email: &str) -> String {
+        let page = self.get("/sign-in").await.text().await.unwrap();
+        let signed_in = self
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &token(&page)),
+                    ("email", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&signed_in), "/console");
+        token(&self.get("/console").await.text().await.unwrap())
+    }
+}
+
+/// The hidden anti-forgery field of a page's first form.
+fn token(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn location(response: &Response) -> &str {
+    response.headers()[LOCATION].to_str().unwrap()
+}
+
+async fn setup(app: &TestApp) {
+    add_user(app, "mika@example.com", Role::Agent, None).await;
+    let mika =
+        json!({"email": "mika@example.com", "queues": [], "languages": ["ja"], "capacity": 5});
+    let stored = app
+        .put("/api/v1/agents/mika@example.com", &app.admin, &mika)
+        .await;
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    app.file(&app.police, police_case("Account of a singer taken over"))
+        .await;
+}
+
+async fn staff_sign_in_claim_comment_and_sign_out(app: TestApp) {
+    setup(&app).await;
+    let mut browser = Browser::new(&app);
+    let anonymous = browser.get("/console").await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&anonymous), "/sign-in");
+
+    let form = browser.get("/sign-in").await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let policy = form.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    let csrf = token(&form.text().await.unwrap());
+    let wrong = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "mika@example.com"),
+                ("password", "guess"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let page = wrong.text().await.unwrap();
+    assert!(page.contains("do not match an active account"));
+    assert!(
+        page.contains(r#"value="mika@example.com""#),
+        "the email is kept"
+    );
+
+    let signed_in = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "Mika@Example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("ombud_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"));
+    assert!(!session.contains("Secure"), "plain HTTP on loopback");
+
+    let unassigned = browser.get("/console?view=unassigned").await;
+    assert_eq!(unassigned.status(), StatusCode::OK);
+    let page = unassigned.text().await.unwrap();
+    assert!(page.contains("ESC-1") && page.contains("Account of a singer taken over"));
+    let csrf = token(&page);
+
+    let claimed = browser.post("/console/claim", &[("csrf", &csrf)]).await;
+    assert_eq!(claimed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&claimed), "/console/escalations/ESC-1");
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["assignee"], "mika@example.com");
+    let mine = browser.get("/console").await.text().await.unwrap();
+    assert!(mine.contains("My work") && mine.contains("ESC-1"));
+    let nothing = browser.post("/console/claim", &[("csrf", &csrf)]).await;
+    assert!(location(&nothing).contains("Nothing+to+claim"));
+
+    let workspace = browser.get("/console/escalations/ESC-1").await;
+    assert_eq!(workspace.status(), StatusCode::OK);
+    let page = workspace.text().await.unwrap();
+    assert!(page.contains("Account of a singer taken over") && page.contains("Timeline"));
+    assert!(page.contains("account_access") || page.contains("jp-police"));
+    let version = stored["version"].to_string();
+    let commented = browser
+        .post(
+            "/console/escalations/ESC-1/comments",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("body", "Checked the login history: two foreign IPs."),
+                ("visibility", "internal"),
+            ],
+        )
+        .await;
+    assert_eq!(commented.status(), StatusCode::SEE_OTHER);
+    let timeline = app.timeline("ESC-1", &app.admin).await;
+    let note = timeline.last().unwrap();
+    assert_eq!(
+        (&note["kind"], &note["visibility"], &note["actor"]["name"]),
+        (
+            &json!("comment_added"),
+            &json!("internal"),
+            &json!("Mika Tanaka")
+        )
+    );
+    let partner_view = app.timeline("ESC-1", &app.police).await;
+    assert!(
+        partner_view.iter().all(|e| e["kind"] != "comment_added"),
+        "the partner never sees an internal note"
+    );
+    let page = browser
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Checked the login history: two foreign IPs."));
+
+    // The form was read at an older version: a clear refusal, nothing changed.
+    let stale = browser
+        .post(
+            "/console/escalations/ESC-1/transition",
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("to", "investigating"),
+            ],
+        )
+        .await;
+    assert!(stale.status().is_client_error(), "{}", stale.status());
+    let refusal = stale.text().await.unwrap();
+    assert!(refusal.contains("read it again"), "{refusal}");
+    assert_eq!(
+        app.timeline("ESC-1", &app.admin).await.len(),
+        timeline.len()
+    );
+
+    let signed_out = browser.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(location(&signed_out), "/sign-in");
+    let after = browser.get("/console").await;
+    assert_eq!(location(&after), "/sign-in");
+}
+
+async fn forms_without_this_sessions_token_are_refused(app: TestApp) {
+    setup(&app).await;
+    let mut browser = Browser::new(&app);
+    // Signing in needs the token the form was served with.
+    let forged = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", "made-up"),
+                ("email", "mika@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let csrf = browser.sign_in("mika@example.com").await;
+    for form in [
+        vec![("csrf", "0".repeat(64))],
+        vec![("csrf", String::new())],
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = browser.post("/console/claim", &form).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+    let missing = browser.post("/console/claim", &[]).await;
+    assert!(missing.status().is_client_error());
+    // The right token from another site's page is refused too.
+    let cross_site = browser
+        .client
+        .post(format!("{}/console/claim", app.base))
+        .header(COOKIE, browser.cookies.join("; "))
+        .header(ORIGIN, "https://attacker.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["assignee"],
+        json!(null),
+        "no refused form changed anything"
+    );
+}
+
+async fn partner_accounts_and_expired_sessions_do_not_reach_the_console(app: TestApp) {
+    setup(&app).await;
+    add_user(
+        &app,
+        "desk@police.example",
+        Role::Partner,
+        Some("jp-police"),
+    )
+    .await;
+    let mut partner = Browser::new(&app);
+    let page = partner.get("/sign-in").await.text().await.unwrap();
+    let refused = partner
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &token(&page)),
+                ("email", "desk@police.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.text().await.unwrap().contains("partner portal"));
+
+    let mut staff = Browser::new(&app);
+    staff.sign_in("mika@example.com").await;
+    assert_eq!(staff.get("/console").await.status(), StatusCode::OK);
+    app.clock.advance(jiff::SignedDuration::from_hours(12));
+    let expired = staff.get("/console").await;
+    assert_eq!(expired.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&expired), "/sign-in");
+}

@@ -254,8 +254,8 @@ pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60)
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
 /// in-flight requests. Meanwhile, raises clock alerts as they fall due,
-/// delivers webhooks, and
-/// forgets idempotency keys older than [`IDEMPOTENCY_KEY_LIFETIME`] once an hour.
+/// delivers webhooks, and once an hour forgets idempotency keys older than
+/// [`IDEMPOTENCY_KEY_LIFETIME`] and expired console sessions.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -263,7 +263,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let workers = if state.config.background_workers {
         vec![
-            tokio::spawn(purge_idempotency_keys(state.clone())),
+            tokio::spawn(purge_expired(state.clone())),
             tokio::spawn(alerts::run(state.clone())),
             tokio::spawn(webhooks::run(state.clone())),
         ]
@@ -279,17 +279,22 @@ pub async fn serve(
     served
 }
 
-async fn purge_idempotency_keys(state: AppState) {
+async fn purge_expired(state: AppState) {
     let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
     loop {
         hourly.tick().await;
-        let Ok(cutoff) = state.clock.now().checked_sub(IDEMPOTENCY_KEY_LIFETIME) else {
-            continue;
-        };
-        match state.stores.idempotency.purge(cutoff).await {
+        let now = state.clock.now();
+        if let Ok(cutoff) = now.checked_sub(IDEMPOTENCY_KEY_LIFETIME) {
+            match state.stores.idempotency.purge(cutoff).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "forgot expired idempotency keys"),
+                Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+            }
+        }
+        match state.stores.directory.purge_sessions(now).await {
             Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "forgot expired idempotency keys"),
-            Err(error) => tracing::warn!(%error, "could not purge idempotency keys"),
+            Ok(purged) => tracing::info!(purged, "forgot expired console sessions"),
+            Err(error) => tracing::warn!(%error, "could not purge console sessions"),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::assignment::{AgentProfile, Queue};
 use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec};
 use ombud_domain::regulatory::RegulatoryRule;
 use ombud_domain::routing::PartnerFacts;
@@ -587,6 +588,47 @@ pub async fn seed_settings(stores: &Stores, now: Timestamp) -> anyhow::Result<()
                 Expect::Absent,
                 now,
             )
+            .await?;
+    }
+    let languages = languages();
+    let queues: Vec<String> = languages.iter().map(|l| queue_for(l)).collect();
+    for (language, code) in languages.iter().zip(&queues) {
+        let queue = Queue {
+            code: code.clone(),
+            name: format!("APAC {language}"),
+            team: "APAC escalations".into(),
+            auto_assign: false,
+        };
+        queue
+            .validate()
+            .map_err(|e| anyhow::anyhow!("demo queue {code}: {e}"))?;
+        let body = serde_json::to_value(&queue)?;
+        stores
+            .settings
+            .put(SettingKind::Queue, code, &body, Expect::Absent, now)
+            .await?;
+    }
+    // Every demo agent works every demo queue, so claim-next has work for
+    // whoever signs in; two of them are cleared for sensitive media.
+    let codes: Vec<&str> = queues.iter().map(String::as_str).collect();
+    for (n, (email, _)) in AGENTS.iter().enumerate() {
+        let agent = AgentProfile {
+            email: email.to_string(),
+            queues: queues.clone(),
+            languages: languages.iter().map(|l| l.to_string()).collect(),
+            countries: Vec::new(),
+            types: Vec::new(),
+            sensitive_media: n < 2,
+            capacity: 50,
+            out_of_office: false,
+        };
+        agent
+            .validate(&codes)
+            .map_err(|e| anyhow::anyhow!("demo agent {email}: {e}"))?;
+        let body = serde_json::to_value(&agent)?;
+        stores
+            .settings
+            .put(SettingKind::Agent, email, &body, Expect::Absent, now)
             .await?;
     }
     Ok(())

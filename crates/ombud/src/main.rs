@@ -210,9 +210,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("Ombud demo is serving at http://{}/", config.addr);
             }
             println!(
-                "  users (password {}): {} (admin), aiko.tanaka@ombud.demo (agent)",
-                demo::DEMO_PASSWORD,
-                demo::DEMO_ADMIN
+                "  console: http://{}/console — sign in as aiko.tanaka@ombud.demo (agent) or {} (admin), password {}",
+                config.addr,
+                demo::DEMO_ADMIN,
+                demo::DEMO_PASSWORD
             );
             println!("  admin API token:   {admin}");
             println!("  partner API token: {partner}   (partner jp-npa-cyber)");

@@ -15,7 +15,7 @@ on_both_backends!(
     partner_accounts_and_expired_sessions_do_not_reach_the_console
 );
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 async fn add_user(app: &TestApp, email: &str, role: Role, partner: Option<&str>) {
     let user = NewUser {
@@ -115,7 +115,7 @@ fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().unwrap()
 }
 
-async fn setup(app: &TestApp) {
+pub async fn setup(app: &TestApp) {
     add_user(app, "mika@example.com", Role::Agent, None).await;
     let mika =
         json!({"email": "mika@example.com", "queues": [], "languages": ["ja"], "capacity": 5});

@@ -3,6 +3,7 @@
 //! Every test runs against both backends.
 
 mod assignment;
+mod browser;
 mod console;
 mod consults;
 mod helpers;

@@ -1,0 +1,256 @@
+//! End to end in a real browser: headless Chromium, driven over WebDriver
+//! (chromedriver on a free loopback port), against the real server. Where
+//! chromedriver is not installed the tests say so and pass, except when
+//! `OMBUD_REQUIRE_BROWSER` is set, as `.ci/run` sets it.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::console::{PASSWORD, setup};
+use crate::helpers::{TestApp, on_both_backends};
+
+on_both_backends!(an_agent_signs_in_claims_and_comments_in_chromium);
+
+/// A headless Chromium session; the driver stops with it.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// Starts chromedriver and a headless Chromium, or says why not.
+async fn chromium() -> Option<Browser> {
+    let Some(driver) = on_path("chromedriver") else {
+        assert!(
+            std::env::var_os("OMBUD_REQUIRE_BROWSER").is_none(),
+            "OMBUD_REQUIRE_BROWSER is set but chromedriver is not installed (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("SKIPPED: chromedriver not found on PATH; the browser tests did not run");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let driver = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().expect("profile dir");
+    // Headless, and none of the background traffic that would try to
+    // reach the internet.
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-background-networking".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1280,900".into(),
+    ];
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut options = json!({"args": args});
+    if let Some(chromium) = on_path("chromium") {
+        options["binary"] = json!(chromium);
+    }
+    let capabilities = json!({"goog:chromeOptions": options})
+        .as_object()
+        .cloned()
+        .expect("an object");
+    let url = format!("http://127.0.0.1:{port}");
+    let mut browser = Browser {
+        client: connect(&url, &capabilities).await,
+        driver,
+        _profile: profile,
+    };
+    browser
+        .client
+        .set_window_size(1280, 900)
+        .await
+        .expect("window size");
+    let _ = &mut browser;
+    Some(browser)
+}
+
+async fn connect(url: &str, capabilities: &serde_json::Map<String, serde_json::Value>) -> Client {
+    // chromedriver takes a moment to listen.
+    for _ in 0..100 {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not accept a session at {url}");
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.expect("url").path().to_string()
+}
+
+/// Waits for a form's post to land on the page titled `title` (a click
+/// returns before the next page has loaded).
+async fn arrive(client: &Client, title: &str) {
+    for _ in 0..200 {
+        if client.title().await.expect("title") == title {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "never reached {title:?}; at {} titled {:?}",
+        path(client).await,
+        client.title().await.expect("title")
+    );
+}
+
+async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
+    let Some(browser) = chromium().await else {
+        return;
+    };
+    setup(&app).await;
+    let c = &browser.client;
+    c.goto(&format!("{}/console", app.base))
+        .await
+        .expect("goto");
+    assert_eq!(path(c).await, "/sign-in", "signed out: the sign-in form");
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("mika@example.com")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/sign-in'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(c, "My work · Ombud").await;
+    assert_eq!(path(c).await, "/console");
+
+    c.find(Locator::LinkText("Unassigned"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(c, "Unassigned · Ombud").await;
+    // The script loaded under the strict CSP: `j` selects the first row.
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("j")
+        .await
+        .unwrap();
+    let selected = c
+        .find(Locator::Css("tr.selected"))
+        .await
+        .expect("a selected row");
+    assert!(selected.text().await.unwrap().contains("ESC-1"));
+
+    c.find(Locator::Css("button[data-key=n]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(c, "ESC-1 Account of a singer taken over · Ombud").await;
+    assert_eq!(path(c).await, "/console/escalations/ESC-1");
+    let facts = c
+        .find(Locator::Css("dl.facts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(facts.contains("mika@example.com"), "{facts}");
+
+    c.find(Locator::Id("comment"))
+        .await
+        .unwrap()
+        .send_keys("ログイン履歴を確認しました。")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/comments'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = c
+        .wait()
+        .for_element(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(notice, "Comment added.");
+    let timeline = c
+        .find(Locator::Css(".timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("ログイン履歴を確認しました。"));
+
+    // A form whose token is not the session's is refused and changes nothing.
+    let before = app.timeline("ESC-1", &app.admin).await.len();
+    c.execute(
+        "document.querySelector(\"form[action$='/comments'] input[name=csrf]\").value = 'forged';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("comment"))
+        .await
+        .unwrap()
+        .send_keys("should not land")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/comments'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    arrive(c, "Forbidden · Ombud").await;
+    assert_eq!(app.timeline("ESC-1", &app.admin).await.len(), before);
+
+    browser.client.clone().close().await.expect("close");
+}

@@ -1,7 +1,9 @@
 //! End to end in a real browser: headless Chromium, driven over WebDriver
 //! (chromedriver on a free loopback port), against the real server. Where
 //! chromedriver is not installed the tests say so and pass, except when
-//! `OMBUD_REQUIRE_BROWSER` is set, as `.ci/run` sets it.
+//! `OMBUD_REQUIRE_BROWSER` is set, as `.ci/run` sets it. With
+//! `OMBUD_SCREENSHOTS=DIR` the pages it passes are saved there as PNG
+//! (how docs/screenshots/ is made).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 use crate::console::{PASSWORD, setup};
-use crate::helpers::{TestApp, on_both_backends};
+use crate::helpers::{TestApp, on_both_backends, police_case};
 
 on_both_backends!(an_agent_signs_in_claims_and_comments_in_chromium);
 
@@ -115,6 +117,19 @@ async fn path(client: &Client) -> String {
     client.current_url().await.expect("url").path().to_string()
 }
 
+/// Saves the page as `DIR/name.png` when `OMBUD_SCREENSHOTS=DIR` is set
+/// (on SQLite only, so that one run writes each picture once).
+async fn screenshot(client: &Client, app: &TestApp, name: &str) {
+    let Some(dir) = std::env::var_os("OMBUD_SCREENSHOTS") else {
+        return;
+    };
+    if app.stores.maintenance.backend_name() != "sqlite" {
+        return;
+    }
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), png).expect("write screenshot");
+}
+
 /// Waits for a form's post to land on the page titled `title` (a click
 /// returns before the next page has loaded).
 async fn arrive(client: &Client, title: &str) {
@@ -136,11 +151,21 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         return;
     };
     setup(&app).await;
+    // Less urgent cases behind ESC-1, as on a real list.
+    for (title, priority) in [
+        ("Impersonation of a TV presenter", "P2"),
+        ("Scam ads using a minister's photo", "P3"),
+    ] {
+        let mut case = police_case(title);
+        case["priority"] = json!(priority);
+        app.file(&app.police, case).await;
+    }
     let c = &browser.client;
     c.goto(&format!("{}/console", app.base))
         .await
         .expect("goto");
     assert_eq!(path(c).await, "/sign-in", "signed out: the sign-in form");
+    screenshot(c, &app, "sign-in").await;
     c.find(Locator::Id("email"))
         .await
         .unwrap()
@@ -181,6 +206,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         .await
         .expect("a selected row");
     assert!(selected.text().await.unwrap().contains("ESC-1"));
+    screenshot(c, &app, "work-list").await;
 
     c.find(Locator::Css("button[data-key=n]"))
         .await
@@ -228,6 +254,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         .await
         .unwrap();
     assert!(timeline.contains("ログイン履歴を確認しました。"));
+    screenshot(c, &app, "workspace").await;
 
     // A form whose token is not the session's is refused and changes nothing.
     let before = app.timeline("ESC-1", &app.admin).await.len();

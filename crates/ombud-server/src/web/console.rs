@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
-use ombud_domain::{Escalation, Status, StoredEvent, Visibility};
+use ombud_domain::{Escalation, Status, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
+use super::view::{TimelineItem, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -235,34 +236,6 @@ fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
     }
 }
 
-/// One timeline entry.
-struct TimelineItem {
-    what: String,
-    actor: String,
-    at: String,
-    text: String,
-    visibility: &'static str,
-}
-
-impl TimelineItem {
-    fn of(event: &StoredEvent) -> TimelineItem {
-        let text = ["body", "note", "reason"]
-            .iter()
-            .find_map(|field| event.data.get(*field).and_then(|v| v.as_str()))
-            .unwrap_or_default();
-        TimelineItem {
-            what: event.kind.as_str().replace('_', " "),
-            actor: event.actor.name.clone(),
-            at: event.at.to_string(),
-            text: text.to_string(),
-            visibility: match event.visibility {
-                Visibility::Internal => "internal",
-                Visibility::Partner => "partner",
-            },
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "escalation.html")]
 struct WorkspacePage {
@@ -334,18 +307,7 @@ pub(super) async fn workspace(
         queue: e.queue.clone().unwrap_or_else(|| "—".into()),
         assignee: e.assignee.clone().unwrap_or_else(|| "unassigned".into()),
         clocks: e.clocks.iter().map(|c| clock_row(c, now)).collect(),
-        subjects: e
-            .subjects
-            .iter()
-            .map(|s| {
-                let id = s
-                    .url
-                    .as_deref()
-                    .or(s.external_id.as_deref())
-                    .unwrap_or(&s.normalized_key);
-                format!("{} on {}: {id}", s.kind.as_str(), s.surface)
-            })
-            .collect(),
+        subjects: e.subjects.iter().map(subject_label).collect(),
         timeline: timeline.iter().map(TimelineItem::of).collect(),
         next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
         e,
@@ -356,13 +318,13 @@ pub(super) async fn workspace(
 #[derive(Debug, Deserialize)]
 pub(super) struct CommentForm {
     csrf: String,
-    version: i64,
     body: String,
     visibility: String,
 }
 
 /// Adds an internal note or a partner-visible comment, then shows the
-/// workspace again.
+/// workspace again. A comment never waits on the case's version: whatever
+/// changed meanwhile, it stands.
 pub(super) async fn comment(
     State(state): State<AppState>,
     user: WebUser,
@@ -381,7 +343,7 @@ pub(super) async fn comment(
         )
     })?;
     let (actor, now) = (user.actor(), state.clock.now());
-    mutate(&state, &Scope::Staff, key, Some(form.version), |e| {
+    mutate(&state, &Scope::Staff, key, None, |e| {
         let (next, event) = e.comment(&form.body, visibility, &actor, now)?;
         Ok((next, vec![event]))
     })

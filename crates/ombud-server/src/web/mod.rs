@@ -1,4 +1,4 @@
-//! The web console for staff: server-rendered HTML from askama templates
+//! The web console for staff and the partner portal: server-rendered HTML from askama templates
 //! (`templates/`, checked at compile time), one stylesheet and one small
 //! script embedded in the binary, no JavaScript build step. A signed-in
 //! browser holds a cookie naming a server-side session (`session.rs`);
@@ -6,7 +6,9 @@
 //! token. Pages call the same domain operations and stores as the JSON API.
 
 mod console;
+mod portal;
 mod session;
+mod view;
 
 use askama::Template;
 use axum::Router;
@@ -45,6 +47,9 @@ pub fn router() -> Router<AppState> {
             "/console/escalations/{key}/transition",
             post(console::transition),
         )
+        .route("/portal", get(portal::list))
+        .route("/portal/escalations/{key}", get(portal::escalation))
+        .route("/portal/escalations/{key}/replies", post(portal::reply))
         .route("/assets/ombud.css", get(stylesheet))
         .route("/assets/ombud.js", get(script))
         .layer(middleware::from_fn(security_headers))

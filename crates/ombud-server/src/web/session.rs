@@ -110,10 +110,21 @@ impl WebUser {
         if self.user.role.is_staff() {
             Ok(())
         } else {
-            Err(
-                ApiError::forbidden("the console is for staff; partners use the partner portal")
-                    .into(),
+            Err(ApiError::forbidden(
+                "the console is for staff; partners use the partner portal at /portal",
             )
+            .into())
+        }
+    }
+
+    /// The partner a portal user acts for; staff are sent to the console.
+    pub fn require_partner(&self) -> WebResult<String> {
+        match (&self.user.role, &self.user.partner) {
+            (Role::Partner, Some(slug)) => Ok(slug.clone()),
+            _ => Err(ApiError::forbidden(
+                "the portal is for partner accounts; staff use the console at /console",
+            )
+            .into()),
         }
     }
 
@@ -213,29 +224,19 @@ pub(super) async fn sign_in(
     let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
-    let refuse = |error: &str| {
-        render(
-            StatusCode::UNAUTHORIZED,
-            &SignInPage {
-                csrf: &form.csrf,
-                email: &form.email,
-                error: Some(error),
-            },
-        )
-    };
     let user = match credentials {
         Some(credentials) if verified && credentials.user.active => credentials.user,
         _ => {
-            return Ok(refuse(
-                "That email and password do not match an active account.",
+            return Ok(render(
+                StatusCode::UNAUTHORIZED,
+                &SignInPage {
+                    csrf: &form.csrf,
+                    email: &form.email,
+                    error: Some("That email and password do not match an active account."),
+                },
             ));
         }
     };
-    if user.role == Role::Partner {
-        return Ok(refuse(
-            "Partner accounts sign in to the partner portal, which is not open yet.",
-        ));
-    }
     let secret = random_hex(32);
     let now = state.clock.now();
     state
@@ -253,7 +254,12 @@ pub(super) async fn sign_in(
     let jar = jar
         .add(cookie(SESSION_COOKIE, secret, "/", secure))
         .remove(Cookie::build(SIGN_IN_COOKIE).path("/sign-in"));
-    Ok((jar, Redirect::to("/console")).into_response())
+    let home = if user.role == Role::Partner {
+        "/portal"
+    } else {
+        "/console"
+    };
+    Ok((jar, Redirect::to(home)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,8 @@ use crate::helpers::{TestApp, on_both_backends, police_case};
 on_both_backends!(
     staff_sign_in_claim_comment_and_sign_out,
     forms_without_this_sessions_token_are_refused,
-    partner_accounts_and_expired_sessions_do_not_reach_the_console
+    partners_see_only_their_own_cases_and_reply_in_the_portal,
+    expired_sessions_end_at_the_sign_in_form
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -210,7 +211,6 @@ async fn staff_sign_in_claim_comment_and_sign_out(app: TestApp) {
             "/console/escalations/ESC-1/comments",
             &[
                 ("csrf", &csrf),
-                ("version", &version),
                 ("body", "Checked the login history: two foreign IPs."),
                 ("visibility", "internal"),
             ],
@@ -315,8 +315,17 @@ async fn forms_without_this_sessions_token_are_refused(app: TestApp) {
     );
 }
 
-async fn partner_accounts_and_expired_sessions_do_not_reach_the_console(app: TestApp) {
+async fn partners_see_only_their_own_cases_and_reply_in_the_portal(app: TestApp) {
     setup(&app).await;
+    // ESC-2 belongs to another partner; ESC-1 gets an internal note.
+    let mut other = police_case("Ministry's own case");
+    other["partner"] = json!("th-ministry");
+    app.file(&app.ministry, other).await;
+    let note = json!({"body": "Internal: the account owner is a minor", "visibility": "internal"});
+    let noted = app
+        .post("/api/v1/escalations/ESC-1/comments", &app.agent, &note)
+        .await;
+    assert_eq!(noted.status(), StatusCode::CREATED);
     add_user(
         &app,
         "desk@police.example",
@@ -324,9 +333,10 @@ async fn partner_accounts_and_expired_sessions_do_not_reach_the_console(app: Tes
         Some("jp-police"),
     )
     .await;
+
     let mut partner = Browser::new(&app);
     let page = partner.get("/sign-in").await.text().await.unwrap();
-    let refused = partner
+    let signed_in = partner
         .post(
             "/sign-in",
             &[
@@ -336,9 +346,91 @@ async fn partner_accounts_and_expired_sessions_do_not_reach_the_console(app: Tes
             ],
         )
         .await;
-    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert!(refused.text().await.unwrap().contains("partner portal"));
+    assert_eq!(location(&signed_in), "/portal");
+    let list = partner.get("/portal").await.text().await.unwrap();
+    assert!(list.contains("ESC-1") && list.contains("Account of a singer taken over"));
+    assert!(!list.contains("ESC-2") && !list.contains("Ministry's own case"));
+    assert_eq!(
+        partner.get("/portal/escalations/ESC-2").await.status(),
+        StatusCode::NOT_FOUND,
+        "another partner's case does not exist for them"
+    );
+    assert_eq!(
+        partner.get("/console").await.status(),
+        StatusCode::FORBIDDEN
+    );
 
+    let case = partner
+        .get("/portal/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("パスワードとメールアドレスが変更されました"));
+    assert!(
+        !case.contains("the account owner is a minor"),
+        "no internal note"
+    );
+    assert!(!case.contains("score") && !case.contains("Clocks"));
+    let csrf = token(&case);
+
+    let empty = partner
+        .post(
+            "/portal/escalations/ESC-1/replies",
+            &[("csrf", &csrf), ("body", "   ")],
+        )
+        .await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = empty.text().await.unwrap();
+    assert!(
+        page.contains(r#"role="alert""#) && page.contains("body"),
+        "{page}"
+    );
+    let before = app.timeline("ESC-1", &app.admin).await.len();
+
+    let sent = partner
+        .post(
+            "/portal/escalations/ESC-1/replies",
+            &[
+                ("csrf", &csrf),
+                ("body", "新しいログイン通知が届きました。"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&sent),
+        "/portal/escalations/ESC-1?notice=Reply+sent."
+    );
+    let timeline = app.timeline("ESC-1", &app.admin).await;
+    assert_eq!(
+        timeline.len(),
+        before + 1,
+        "the refused reply wrote nothing"
+    );
+    let reply = timeline.last().unwrap();
+    assert_eq!(
+        (
+            &reply["visibility"],
+            &reply["actor"]["role"],
+            &reply["data"]["body"]
+        ),
+        (
+            &json!("partner"),
+            &json!("partner"),
+            &json!("新しいログイン通知が届きました。")
+        )
+    );
+    let case = partner
+        .get("/portal/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case.contains("新しいログイン通知が届きました。"));
+}
+
+async fn expired_sessions_end_at_the_sign_in_form(app: TestApp) {
+    setup(&app).await;
     let mut staff = Browser::new(&app);
     staff.sign_in("mika@example.com").await;
     assert_eq!(staff.get("/console").await.status(), StatusCode::OK);

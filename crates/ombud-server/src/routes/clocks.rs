@@ -10,7 +10,7 @@ use ombud_store::Scope;
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Principal;
-use crate::routes::escalations::{not_found, parse_key};
+use crate::routes::escalations::{parse_key, with_timeline};
 
 /// Each clock's time split among the queues, consulted functions and the
 /// partner that held the escalation.
@@ -24,17 +24,6 @@ pub async fn clock_accounting(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let key = parse_key(&key)?;
-    let escalation = state
-        .stores
-        .escalations
-        .get(key, &Scope::Staff)
-        .await
-        .map_err(not_found(key))?;
-    let timeline = state
-        .stores
-        .escalations
-        .timeline(key, &Scope::Staff)
-        .await
-        .map_err(not_found(key))?;
+    let (escalation, timeline) = with_timeline(&state, key, &Scope::Staff).await?;
     Ok(AxumJson(account(&escalation.clocks, &timeline, state.clock.now())).into_response())
 }

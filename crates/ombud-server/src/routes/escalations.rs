@@ -249,6 +249,21 @@ pub async fn get_escalation(
 }
 
 /// Maps a store miss to "no such escalation".
+/// One escalation and its timeline, as `scope` may see them.
+pub(crate) async fn with_timeline(
+    state: &AppState,
+    key: EscalationKey,
+    scope: &Scope,
+) -> ApiResult<(Escalation, Vec<StoredEvent>)> {
+    let escalations = &state.stores.escalations;
+    let escalation = escalations.get(key, scope).await.map_err(not_found(key))?;
+    let timeline = escalations
+        .timeline(key, scope)
+        .await
+        .map_err(not_found(key))?;
+    Ok((escalation, timeline))
+}
+
 pub(crate) fn not_found(key: EscalationKey) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(format!("escalation {key}")),

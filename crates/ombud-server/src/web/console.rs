@@ -19,7 +19,7 @@ use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
-use crate::routes::escalations::{mutate, not_found, parse_key};
+use crate::routes::escalations::{mutate, parse_key, with_timeline};
 
 /// A deadline this close is shown as breaching soon.
 const SOON: SignedDuration = SignedDuration::from_hours(2);
@@ -269,17 +269,7 @@ pub(super) async fn workspace(
 ) -> WebResult<Response> {
     user.require_staff()?;
     let key = parse_key(&key)?;
-    let e = state
-        .stores
-        .escalations
-        .get(key, &Scope::Staff)
-        .await
-        .map_err(not_found(key))?;
-    let timeline = state
-        .stores
-        .escalations
-        .timeline(key, &Scope::Staff)
-        .await?;
+    let (e, timeline) = with_timeline(&state, key, &Scope::Staff).await?;
     let partner_tier = match state.stores.directory.get_partner(&e.partner).await {
         Ok(partner) => partner.tier.get().to_string(),
         Err(_) => "unknown".into(),

@@ -16,7 +16,7 @@ use super::session::WebUser;
 use super::view::{TimelineItem, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
-use crate::routes::escalations::{mutate, not_found, parse_key};
+use crate::routes::escalations::{mutate, parse_key, with_timeline};
 
 /// Rows on the portal's list.
 const PAGE: u32 = 100;
@@ -111,14 +111,8 @@ async fn escalation_page(
     outcome: Outcome,
 ) -> WebResult<EscalationPage> {
     let scope = Scope::Partner(partner.clone());
-    let e = state
-        .stores
-        .escalations
-        .get(key, &scope)
-        .await
-        .map_err(not_found(key))?
-        .partner_view();
-    let timeline = state.stores.escalations.timeline(key, &scope).await?;
+    let (e, timeline) = with_timeline(state, key, &scope).await?;
+    let e = e.partner_view();
     Ok(EscalationPage {
         csrf: user.csrf,
         user_name: user.user.name,

@@ -146,6 +146,28 @@ async fn arrive(client: &Client, title: &str) {
     );
 }
 
+/// Types `text` into the element `locator` finds.
+async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
+    let element = client.find(locator).await.expect("the field");
+    element.send_keys(text).await.expect("typing");
+}
+
+/// Clicks the element `locator` finds.
+async fn click(client: &Client, locator: Locator<'_>) {
+    let element = client.find(locator).await.expect("the control");
+    element.click().await.expect("clicking");
+}
+
+/// The text of the element `locator` finds, once it is there.
+async fn text_of(client: &Client, locator: Locator<'_>) -> String {
+    let element = client
+        .wait()
+        .for_element(locator)
+        .await
+        .expect("the element");
+    element.text().await.expect("its text")
+}
+
 async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     let Some(browser) = chromium().await else {
         return;
@@ -166,93 +188,33 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         .expect("goto");
     assert_eq!(path(c).await, "/sign-in", "signed out: the sign-in form");
     screenshot(c, &app, "sign-in").await;
-    c.find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys("mika@example.com")
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/sign-in'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(c, Locator::Id("email"), "mika@example.com").await;
+    type_into(c, Locator::Id("password"), PASSWORD).await;
+    click(c, Locator::Css("form[action='/sign-in'] button")).await;
     arrive(c, "My work · Ombud").await;
     assert_eq!(path(c).await, "/console");
 
-    c.find(Locator::LinkText("Unassigned"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::LinkText("Unassigned")).await;
     arrive(c, "Unassigned · Ombud").await;
     // The script loaded under the strict CSP: `j` selects the first row.
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("j")
-        .await
-        .unwrap();
-    let selected = c
-        .find(Locator::Css("tr.selected"))
-        .await
-        .expect("a selected row");
-    assert!(selected.text().await.unwrap().contains("ESC-1"));
+    type_into(c, Locator::Css("body"), "j").await;
+    assert!(
+        text_of(c, Locator::Css("tr.selected"))
+            .await
+            .contains("ESC-1")
+    );
     screenshot(c, &app, "work-list").await;
 
-    c.find(Locator::Css("button[data-key=n]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, Locator::Css("button[data-key=n]")).await;
     arrive(c, "ESC-1 Account of a singer taken over · Ombud").await;
     assert_eq!(path(c).await, "/console/escalations/ESC-1");
-    let facts = c
-        .find(Locator::Css("dl.facts"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let facts = text_of(c, Locator::Css("dl.facts")).await;
     assert!(facts.contains("mika@example.com"), "{facts}");
 
-    c.find(Locator::Id("comment"))
-        .await
-        .unwrap()
-        .send_keys("ログイン履歴を確認しました。")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action$='/comments'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let notice = c
-        .wait()
-        .for_element(Locator::Css(".notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(notice, "Comment added.");
-    let timeline = c
-        .find(Locator::Css(".timeline"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    type_into(c, Locator::Id("comment"), "ログイン履歴を確認しました。").await;
+    click(c, Locator::Css("form[action$='/comments'] button")).await;
+    assert_eq!(text_of(c, Locator::Css(".notice")).await, "Comment added.");
+    let timeline = text_of(c, Locator::Css(".timeline")).await;
     assert!(timeline.contains("ログイン履歴を確認しました。"));
     screenshot(c, &app, "workspace").await;
 
@@ -264,18 +226,8 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     )
     .await
     .unwrap();
-    c.find(Locator::Id("comment"))
-        .await
-        .unwrap()
-        .send_keys("should not land")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action$='/comments'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(c, Locator::Id("comment"), "should not land").await;
+    click(c, Locator::Css("form[action$='/comments'] button")).await;
     arrive(c, "Forbidden · Ombud").await;
     assert_eq!(app.timeline("ESC-1", &app.admin).await.len(), before);
 

@@ -22,6 +22,22 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    pub const ALL: [SubjectKind; 9] = [
+        SubjectKind::Account,
+        SubjectKind::Page,
+        SubjectKind::Group,
+        SubjectKind::Post,
+        SubjectKind::Comment,
+        SubjectKind::Message,
+        SubjectKind::Ad,
+        SubjectKind::AdAccount,
+        SubjectKind::Listing,
+    ];
+
+    pub fn parse(value: &str) -> Option<SubjectKind> {
+        SubjectKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SubjectKind::Account => "account",

@@ -143,17 +143,34 @@ pub async fn create_escalation(
             ));
         }
     };
-    let draft = new.validate(&partner, "api", state.clock.now())?;
+    let escalation = file(&state, &new, &partner, "api", &principal.actor()).await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Files `new` for `partner`, received by `channel`: validation against the
+/// reference data and what the partner may file, then `intake`.
+pub(crate) async fn file(
+    state: &AppState,
+    new: &NewEscalation,
+    partner: &str,
+    channel: &str,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    let draft = new.validate(partner, channel, state.clock.now())?;
     check_reference(
-        &state,
+        state,
         RefKind::EscalationType,
         "type",
         &draft.escalation_type,
     )
     .await?;
     let surfaces: Vec<&str> = new.subjects.iter().map(|s| s.surface.as_str()).collect();
-    check_subject_surfaces(&state, &surfaces, "subjects").await?;
-    let reporter = match state.stores.directory.get_partner(&partner).await {
+    check_subject_surfaces(state, &surfaces, "subjects").await?;
+    let reporter = match state.stores.directory.get_partner(partner).await {
         Ok(p) if !p.active => {
             return Err(ApiError::field(
                 "validation_failed",
@@ -181,12 +198,7 @@ pub async fn create_escalation(
         }
         Err(e) => return Err(e.into()),
     };
-    let escalation = intake(&state, draft, &reporter, &principal.actor(), true).await?;
-    Ok(escalation_response(
-        StatusCode::CREATED,
-        escalation,
-        &principal,
-    ))
+    intake(state, draft, &reporter, actor, true).await
 }
 
 /// Everything a new escalation goes through after validation, whatever

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
             post(console::transition),
         )
         .route("/portal", get(portal::list))
+        .route("/portal/new", get(portal::new_form).post(portal::file_new))
         .route("/portal/escalations/{key}", get(portal::escalation))
         .route("/portal/escalations/{key}/replies", post(portal::reply))
         .route("/assets/ombud.css", get(stylesheet))

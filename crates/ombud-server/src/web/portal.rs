@@ -1,6 +1,7 @@
 //! The partner portal: a partner's users see only their organisation's
 //! escalations (the store's partner scope) and only partner-visible events,
-//! and reply to the escalations team. An invalid reply is shown again with
+//! file new ones (through the same intake as the API, acknowledgement
+//! included) and reply to the escalations team. An invalid reply is shown again with
 //! the error and the text as typed.
 
 use askama::Template;
@@ -8,7 +9,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ombud_domain::{EscalationKey, Visibility};
+use ombud_domain::{EscalationKey, NewEscalation, NewSubject, RefKind, SubjectKind, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
 
@@ -16,7 +17,7 @@ use super::session::WebUser;
 use super::view::{TimelineItem, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
-use crate::routes::escalations::{mutate, parse_key, with_timeline};
+use crate::routes::escalations::{file, mutate, parse_key, with_timeline};
 
 /// Rows on the portal's list.
 const PAGE: u32 = 100;
@@ -190,6 +191,184 @@ pub(super) async fn reply(
                 draft: form.body,
             };
             let page = escalation_page(&state, user, partner, key, outcome).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// One option of a select, as the form last had it.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+fn choices(options: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
+    options
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: value == chosen,
+            value,
+            label,
+        })
+        .collect()
+}
+
+/// The new-escalation form as typed; also what the page shows again.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct NewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    partner_ref: String,
+    #[serde(default)]
+    subject_kind: String,
+    #[serde(default)]
+    subject_surface: String,
+    #[serde(default)]
+    subject: String,
+}
+
+impl NewForm {
+    /// The escalation the form describes; a subject only if one was named.
+    fn escalation(&self) -> NewEscalation {
+        let subject = self.subject.trim();
+        let subjects = match SubjectKind::parse(&self.subject_kind) {
+            Some(kind) if !subject.is_empty() => {
+                let is_link = subject.starts_with("http://") || subject.starts_with("https://");
+                vec![NewSubject {
+                    kind,
+                    surface: self.subject_surface.clone(),
+                    external_id: (!is_link).then(|| subject.to_string()),
+                    url: is_link.then(|| subject.to_string()),
+                }]
+            }
+            _ => Vec::new(),
+        };
+        let partner_ref = self.partner_ref.trim();
+        NewEscalation {
+            escalation_type: self.kind.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            partner_ref: (!partner_ref.is_empty()).then(|| partner_ref.to_string()),
+            country: self.country.trim().to_string(),
+            language: self.language.trim().to_string(),
+            subjects,
+            ..NewEscalation::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_new.html")]
+struct NewPage {
+    csrf: String,
+    user_name: String,
+    partner: String,
+    form: NewForm,
+    types: Vec<Choice>,
+    subject_kinds: Vec<Choice>,
+    surfaces: Vec<Choice>,
+    errors: Vec<String>,
+}
+
+async fn new_page(
+    state: &AppState,
+    user: WebUser,
+    partner: String,
+    form: NewForm,
+    errors: Vec<String>,
+) -> WebResult<NewPage> {
+    let reference = |kind| async move {
+        let items = state.stores.reference.list(kind).await?;
+        WebResult::Ok(
+            items
+                .into_iter()
+                .filter(|item| item.active)
+                .map(|item| (item.code, item.label))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let types = choices(reference(RefKind::EscalationType).await?, &form.kind);
+    let surfaces = choices(reference(RefKind::Surface).await?, &form.subject_surface);
+    let subject_kinds = choices(
+        SubjectKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "))),
+        &form.subject_kind,
+    );
+    Ok(NewPage {
+        csrf: user.csrf,
+        user_name: user.user.name,
+        partner,
+        form,
+        types,
+        subject_kinds,
+        surfaces,
+        errors,
+    })
+}
+
+/// The form to file a new escalation, country and language preset from
+/// the partner's own.
+pub(super) async fn new_form(State(state): State<AppState>, user: WebUser) -> WebResult<Response> {
+    let partner = user.require_partner()?;
+    let own = state.stores.directory.get_partner(&partner).await?;
+    let form = NewForm {
+        country: own.country.to_string(),
+        language: own.language.to_string(),
+        ..NewForm::default()
+    };
+    let page = new_page(&state, user, partner, form, Vec::new()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Files the escalation and opens it; an invalid one comes back with every
+/// fault listed and everything as typed.
+pub(super) async fn file_new(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<NewForm>,
+) -> WebResult<Response> {
+    let partner = user.require_partner()?;
+    user.check_form(&form.csrf, &headers)?;
+    let filed = file(
+        &state,
+        &form.escalation(),
+        &partner,
+        "portal",
+        &user.actor(),
+    )
+    .await;
+    match filed {
+        Ok(escalation) => Ok(Redirect::to(&format!(
+            "/portal/escalations/{}?notice=Received+as+{}.+The+escalations+team+has+it.",
+            escalation.key, escalation.key
+        ))
+        .into_response()),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors = if error.errors.is_empty() {
+                vec![error.detail.clone()]
+            } else {
+                error
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect()
+            };
+            let page = new_page(&state, user, partner, form, errors).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(error) => Err(error.into()),

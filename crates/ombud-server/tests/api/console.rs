@@ -13,6 +13,7 @@ on_both_backends!(
     staff_sign_in_claim_comment_and_sign_out,
     forms_without_this_sessions_token_are_refused,
     partners_see_only_their_own_cases_and_reply_in_the_portal,
+    partners_file_new_escalations_and_keep_what_they_typed_on_errors,
     expired_sessions_end_at_the_sign_in_form
 );
 
@@ -87,8 +88,9 @@ impl<'a> Browser<'a> {
         response
     }
 
-    /// Signs in and returns the session's anti-forgery token.
-    async fn sign_in(&mut self, email: &str) -> String {
+    /// Signs in, expecting to land on `home`, and returns the session's
+    /// anti-forgery token.
+    async fn sign_in(&mut self, email: &str, home: &str) -> String {
         let page = self.get("/sign-in").await.text().await.unwrap();
         let signed_in = self
             .post(
@@ -101,8 +103,8 @@ impl<'a> Browser<'a> {
             )
             .await;
         assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&signed_in), "/console");
-        token(&self.get("/console").await.text().await.unwrap())
+        assert_eq!(location(&signed_in), home);
+        token(&self.get(home).await.text().await.unwrap())
     }
 }
 
@@ -280,7 +282,7 @@ async fn forms_without_this_sessions_token_are_refused(app: TestApp) {
         )
         .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let csrf = browser.sign_in("mika@example.com").await;
+    let csrf = browser.sign_in("mika@example.com", "/console").await;
     for form in [
         vec![("csrf", "0".repeat(64))],
         vec![("csrf", String::new())],
@@ -335,18 +337,7 @@ async fn partners_see_only_their_own_cases_and_reply_in_the_portal(app: TestApp)
     .await;
 
     let mut partner = Browser::new(&app);
-    let page = partner.get("/sign-in").await.text().await.unwrap();
-    let signed_in = partner
-        .post(
-            "/sign-in",
-            &[
-                ("csrf", &token(&page)),
-                ("email", "desk@police.example"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(location(&signed_in), "/portal");
+    partner.sign_in("desk@police.example", "/portal").await;
     let list = partner.get("/portal").await.text().await.unwrap();
     assert!(list.contains("ESC-1") && list.contains("Account of a singer taken over"));
     assert!(!list.contains("ESC-2") && !list.contains("Ministry's own case"));
@@ -429,10 +420,95 @@ async fn partners_see_only_their_own_cases_and_reply_in_the_portal(app: TestApp)
     assert!(case.contains("新しいログイン通知が届きました。"));
 }
 
+async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: TestApp) {
+    setup(&app).await;
+    add_user(
+        &app,
+        "desk@police.example",
+        Role::Partner,
+        Some("jp-police"),
+    )
+    .await;
+    let mut partner = Browser::new(&app);
+    partner.sign_in("desk@police.example", "/portal").await;
+    let form = partner.get("/portal/new").await.text().await.unwrap();
+    assert!(
+        form.contains(r#"name="country" type="text" required value="JP""#),
+        "preset from the partner"
+    );
+    let csrf = token(&form);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("type", "impersonation"),
+        ("title", ""),
+        (
+            "description",
+            "偽アカウントが当庁の名前で詐欺を勧誘しています。",
+        ),
+        ("country", "Japan"),
+        ("language", "ja"),
+        ("partner_ref", "NPA-2026-0117"),
+        ("subject_kind", "account"),
+        ("subject_surface", "social"),
+        ("subject", "https://social.example/npa_fake"),
+    ];
+    let count = app.escalation_count().await;
+    let refused = partner.post("/portal/new", &fields).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Nothing was sent") && page.contains("title:") && page.contains("country:"),
+        "{page}"
+    );
+    assert!(
+        page.contains("偽アカウントが当庁の名前で詐欺を勧誘しています。"),
+        "the description is kept"
+    );
+    assert!(
+        page.contains(r#"value="NPA-2026-0117""#)
+            && page.contains(r#"<option value="impersonation" selected>"#)
+    );
+    assert_eq!(app.escalation_count().await, count, "nothing was filed");
+
+    fields[2] = ("title", "Fake account of the police");
+    fields[4] = ("country", "JP");
+    let filed = partner.post("/portal/new", &fields).await;
+    assert_eq!(filed.status(), StatusCode::SEE_OTHER);
+    let key = format!("ESC-{}", count + 1);
+    assert!(location(&filed).starts_with(&format!("/portal/escalations/{key}?notice=Received")));
+    let stored: serde_json::Value = app
+        .get(&format!("/api/v1/escalations/{key}"), &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &stored["partner"],
+            &stored["channel"],
+            &stored["partner_ref"],
+            &stored["subjects"][0]["url"]
+        ),
+        (
+            &json!("jp-police"),
+            &json!("portal"),
+            &json!("NPA-2026-0117"),
+            &json!("https://social.example/npa_fake")
+        )
+    );
+    let page = partner
+        .get(&format!("/portal/escalations/{key}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Fake account of the police"));
+}
+
 async fn expired_sessions_end_at_the_sign_in_form(app: TestApp) {
     setup(&app).await;
     let mut staff = Browser::new(&app);
-    staff.sign_in("mika@example.com").await;
+    staff.sign_in("mika@example.com", "/console").await;
     assert_eq!(staff.get("/console").await.status(), StatusCode::OK);
     app.clock.advance(jiff::SignedDuration::from_hours(12));
     let expired = staff.get("/console").await;

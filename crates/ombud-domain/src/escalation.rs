@@ -846,6 +846,38 @@ impl Escalation {
         (next, event)
     }
 
+    /// Records that `actor` chose to see sensitive evidence `id` unblurred
+    /// (an internal event: who looked at what, when).
+    pub fn reveal_evidence(
+        &self,
+        id: &str,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(Escalation, NewEvent), Invalid> {
+        let Some(evidence) = self.evidence.iter().find(|e| e.id == id) else {
+            return Err(Invalid::one(
+                "evidence",
+                format!("{} has no evidence {id:?}", self.key),
+            ));
+        };
+        if !evidence.sensitive {
+            return Err(Invalid::one(
+                "evidence",
+                format!("{id} is not marked sensitive: it is never blurred"),
+            ));
+        }
+        let event = NewEvent::new(
+            EventKind::EvidenceRevealed,
+            Visibility::Internal,
+            actor,
+            at,
+            json!({"id": evidence.id, "filename": evidence.filename}),
+        );
+        let mut next = self.clone();
+        next.touch(at);
+        Ok((next, event))
+    }
+
     fn touch(&mut self, at: Timestamp) {
         self.updated_at = at.max(self.updated_at);
         self.version += 1;

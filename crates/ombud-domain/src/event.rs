@@ -40,10 +40,12 @@ pub enum EventKind {
     RulesFired,
     /// Clocks started or dropped because what chooses them changed.
     ClocksChanged,
+    /// Someone chose to see a piece of sensitive evidence unblurred.
+    EvidenceRevealed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -64,6 +66,7 @@ impl EventKind {
         EventKind::RulesFired,
         EventKind::ClocksChanged,
         EventKind::MessageFailed,
+        EventKind::EvidenceRevealed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl EventKind {
             EventKind::RulesFired => "rules_fired",
             EventKind::ClocksChanged => "clocks_changed",
             EventKind::MessageFailed => "message_failed",
+            EventKind::EvidenceRevealed => "evidence_revealed",
         }
     }
 

@@ -960,6 +960,18 @@ pub async fn download_evidence(
             .map_err(not_found(key))?,
         &principal,
     );
+    evidence_response(&state, &escalation, &id, "attachment").await
+}
+
+/// The bytes of evidence `id`, typed by what they were recognised as (never
+/// by what the uploader declared), with `disposition` (`attachment`, or
+/// `inline` for the console to show media on its own pages).
+pub(crate) async fn evidence_response(
+    state: &AppState,
+    escalation: &Escalation,
+    id: &str,
+    disposition: &str,
+) -> ApiResult<Response> {
     let evidence = escalation
         .evidence
         .iter()
@@ -971,7 +983,7 @@ pub async fn download_evidence(
         .as_deref()
         .unwrap_or("application/octet-stream");
     let disposition = format!(
-        "attachment; filename=\"{}\"",
+        "{disposition}; filename=\"{}\"",
         evidence.filename.replace(['"', '\\', '\r', '\n'], "_")
     );
     let mut response = Response::new(Body::from(bytes));

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
-use ombud_domain::{Escalation, Status, Visibility};
+use ombud_domain::{Escalation, Evidence, Status, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
@@ -19,7 +19,7 @@ use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
-use crate::routes::escalations::{mutate, parse_key, with_timeline};
+use crate::routes::escalations::{evidence_response, mutate, not_found, parse_key, with_timeline};
 
 /// A deadline this close is shown as breaching soon.
 const SOON: SignedDuration = SignedDuration::from_hours(2);
@@ -236,6 +236,43 @@ fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
     }
 }
 
+/// One piece of evidence as the workspace shows it.
+struct EvidenceItem {
+    id: String,
+    filename: String,
+    media_type: String,
+    size: String,
+    /// `image`, `video`, `audio`, or `file`: how the page presents it.
+    presentation: &'static str,
+    sensitive: bool,
+    /// Sensitive and not revealed on this page view: shown blurred and grey.
+    blurred: bool,
+}
+
+impl EvidenceItem {
+    fn of(evidence: &Evidence, revealed: Option<&str>) -> EvidenceItem {
+        let media_type = evidence
+            .sniffed_type
+            .clone()
+            .unwrap_or_else(|| "unrecognised".into());
+        let presentation = match media_type.split('/').next() {
+            Some("image") => "image",
+            Some("video") => "video",
+            Some("audio") => "audio",
+            _ => "file",
+        };
+        EvidenceItem {
+            id: evidence.id.clone(),
+            filename: evidence.filename.clone(),
+            size: format!("{:.1} kB", evidence.size as f64 / 1000.0),
+            presentation,
+            sensitive: evidence.sensitive,
+            blurred: evidence.sensitive && revealed != Some(evidence.id.as_str()),
+            media_type,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "escalation.html")]
 struct WorkspacePage {
@@ -250,13 +287,16 @@ struct WorkspacePage {
     assignee: String,
     clocks: Vec<ClockRow>,
     subjects: Vec<String>,
+    evidence: Vec<EvidenceItem>,
     timeline: Vec<TimelineItem>,
     next_statuses: Vec<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct NoticeQuery {
+pub(super) struct WorkspaceQuery {
     notice: Option<String>,
+    /// The sensitive evidence this view shows unblurred (its reveal logged).
+    revealed: Option<String>,
 }
 
 /// The escalation workspace: facts, clocks, score, subjects, timeline and
@@ -265,7 +305,7 @@ pub(super) async fn workspace(
     State(state): State<AppState>,
     user: WebUser,
     Path(key): Path<String>,
-    Query(query): Query<NoticeQuery>,
+    Query(query): Query<WorkspaceQuery>,
 ) -> WebResult<Response> {
     user.require_staff()?;
     let key = parse_key(&key)?;
@@ -298,11 +338,58 @@ pub(super) async fn workspace(
         assignee: e.assignee.clone().unwrap_or_else(|| "unassigned".into()),
         clocks: e.clocks.iter().map(|c| clock_row(c, now)).collect(),
         subjects: e.subjects.iter().map(subject_label).collect(),
+        evidence: e
+            .evidence
+            .iter()
+            .map(|item| EvidenceItem::of(item, query.revealed.as_deref()))
+            .collect(),
         timeline: timeline.iter().map(TimelineItem::of).collect(),
         next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
         e,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Evidence bytes for the workspace to show (images, video and audio
+/// inline; anything else downloads).
+pub(super) async fn evidence(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    let key = parse_key(&key)?;
+    let escalation = state
+        .stores
+        .escalations
+        .get(key, &Scope::Staff)
+        .await
+        .map_err(not_found(key))?;
+    Ok(evidence_response(&state, &escalation, &id, "inline").await?)
+}
+
+/// Logs that the viewer chose to see sensitive evidence, then shows the
+/// workspace with that one unblurred.
+pub(super) async fn reveal(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path((key, id)): Path<(String, String)>,
+    Form(form): Form<TokenForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let (actor, now) = (user.actor(), state.clock.now());
+    mutate(&state, &Scope::Staff, key, None, |e| {
+        let (next, event) = e.reveal_evidence(&id, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?revealed={id}#evidence-h"
+    ))
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 /// What a page may load: only Ombud's own script, styles and images; no
 /// inline script, no framing, forms only back to Ombud.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
 /// The console's routes, beside `/api/v1`.
@@ -46,6 +46,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/escalations/{key}/transition",
             post(console::transition),
+        )
+        .route(
+            "/console/escalations/{key}/evidence/{id}",
+            get(console::evidence),
+        )
+        .route(
+            "/console/escalations/{key}/evidence/{id}/reveal",
+            post(console::reveal),
         )
         .route("/portal", get(portal::list))
         .route("/portal/new", get(portal::new_form).post(portal::file_new))

@@ -7,14 +7,15 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, ORIGIN, SET_COO
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, on_both_backends, police_case};
+use crate::helpers::{PNG, TestApp, on_both_backends, police_case, upload};
 
 on_both_backends!(
     staff_sign_in_claim_comment_and_sign_out,
     forms_without_this_sessions_token_are_refused,
     partners_see_only_their_own_cases_and_reply_in_the_portal,
     partners_file_new_escalations_and_keep_what_they_typed_on_errors,
-    expired_sessions_end_at_the_sign_in_form
+    expired_sessions_end_at_the_sign_in_form,
+    sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -514,4 +515,110 @@ async fn expired_sessions_end_at_the_sign_in_form(app: TestApp) {
     let expired = staff.get("/console").await;
     assert_eq!(expired.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&expired), "/sign-in");
+}
+
+async fn sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged(app: TestApp) {
+    setup(&app).await;
+    for (name, sensitive) in [("injury.png", "true"), ("screenshot.png", "false")] {
+        let uploaded = app
+            .request(
+                reqwest::Method::POST,
+                "/api/v1/escalations/ESC-1/evidence",
+                &app.agent,
+            )
+            .multipart(upload(
+                PNG.to_vec(),
+                name,
+                "image/png",
+                &[("sensitive", sensitive)],
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), StatusCode::CREATED);
+    }
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"alt="injury.png" class="blurred""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"alt="screenshot.png">"#),
+        "not sensitive: not blurred"
+    );
+    assert!(
+        !page.contains(r#"evidence/ev-1">injury.png</a>"#),
+        "no plain link around the blur"
+    );
+    let image = staff.get("/console/escalations/ESC-1/evidence/ev-1").await;
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert!(
+        image.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+
+    let forged = staff
+        .post(
+            "/console/escalations/ESC-1/evidence/ev-1/reveal",
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let not_sensitive = staff
+        .post(
+            "/console/escalations/ESC-1/evidence/ev-2/reveal",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(not_sensitive.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reveals = |timeline: &[serde_json::Value]| {
+        timeline
+            .iter()
+            .filter(|e| e["kind"] == "evidence_revealed")
+            .count()
+    };
+    assert_eq!(reveals(&app.timeline("ESC-1", &app.admin).await), 0);
+
+    let revealed = staff
+        .post(
+            "/console/escalations/ESC-1/evidence/ev-1/reveal",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        location(&revealed),
+        "/console/escalations/ESC-1?revealed=ev-1#evidence-h"
+    );
+    let timeline = app.timeline("ESC-1", &app.admin).await;
+    assert_eq!(reveals(&timeline), 1);
+    let logged = timeline.last().unwrap();
+    assert_eq!(
+        (
+            &logged["visibility"],
+            &logged["actor"]["name"],
+            &logged["data"]["id"]
+        ),
+        (&json!("internal"), &json!("Mika Tanaka"), &json!("ev-1"))
+    );
+    let page = staff
+        .get("/console/escalations/ESC-1?revealed=ev-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"alt="injury.png">"#) && !page.contains("blurred"));
+    assert_eq!(
+        reveals(&app.timeline("ESC-1", &app.police).await),
+        0,
+        "partners never see reveals"
+    );
 }

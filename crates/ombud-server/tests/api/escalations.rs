@@ -4,7 +4,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{MAX_UPLOAD, TestApp, assert_problem, on_both_backends, police_case};
+use crate::helpers::{
+    MAX_UPLOAD, PNG, TestApp, assert_problem, on_both_backends, police_case, upload,
+};
 
 on_both_backends!(
     a_filed_escalation_can_be_read_and_listed,
@@ -313,28 +315,6 @@ async fn subjects_are_normalised_and_not_duplicated(app: TestApp) {
     )
     .await;
     assert_eq!(problem["errors"][0]["field"], "surface");
-}
-
-/// The smallest valid PNG header, enough for content sniffing.
-const PNG: &[u8] = &[
-    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0,
-    1, 0, 0, 0, 1, 8, 6, 0, 0, 0,
-];
-
-fn upload(
-    bytes: Vec<u8>,
-    filename: &str,
-    media_type: &str,
-    extra: &[(&str, &str)],
-) -> reqwest::multipart::Form {
-    let part = reqwest::multipart::Part::bytes(bytes)
-        .file_name(filename.to_string())
-        .mime_str(media_type)
-        .unwrap();
-    extra.iter().fold(
-        reqwest::multipart::Form::new().part("file", part),
-        |form, (k, v)| form.text(k.to_string(), v.to_string()),
-    )
 }
 
 async fn evidence_is_sniffed_stored_and_downloaded(app: TestApp) {

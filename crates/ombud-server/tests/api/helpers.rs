@@ -252,6 +252,28 @@ pub fn police_case(title: &str) -> Value {
     })
 }
 
+/// The smallest valid PNG header, enough for content sniffing.
+pub const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0,
+];
+
+pub fn upload(
+    bytes: Vec<u8>,
+    filename: &str,
+    media_type: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::multipart::Form {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_string())
+        .mime_str(media_type)
+        .unwrap();
+    extra.iter().fold(
+        reqwest::multipart::Form::new().part("file", part),
+        |form, (k, v)| form.text(k.to_string(), v.to_string()),
+    )
+}
+
 /// Asserts an RFC 9457 problem with `status` and `code`; returns its body.
 pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status);

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ombud_domain::consult::{NewConsult, Verdict};
-use ombud_domain::{Escalation, RefKind};
+use ombud_domain::{Actor, Escalation, EscalationKey, RefKind};
+use ombud_store::Scope;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -28,24 +29,53 @@ pub async fn request_consult(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let key = parse_key(&key)?;
-    check_reference(
-        &state,
-        RefKind::ConsultFunction,
-        "function",
-        &request.function,
-    )
-    .await?;
-    let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
-        let (next, event) = e.request_consult(&request, &actor, now)?;
-        Ok((next, vec![event]))
-    })
-    .await?;
+    let escalation = ask(&state, key, if_match.0, &request, &principal.actor()).await?;
     Ok(escalation_response(
         StatusCode::CREATED,
         escalation,
         &principal,
     ))
+}
+
+/// Opens consult `request` on `key` as `actor` (staff), once the function
+/// is known to the reference data.
+pub(crate) async fn ask(
+    state: &AppState,
+    key: EscalationKey,
+    if_match: Option<i64>,
+    request: &NewConsult,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    check_reference(
+        state,
+        RefKind::ConsultFunction,
+        "function",
+        &request.function,
+    )
+    .await?;
+    let now = state.clock.now();
+    mutate(state, &Scope::Staff, key, if_match, |e| {
+        let (next, event) = e.request_consult(request, actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await
+}
+
+/// Records the function's answer to consult `id` of `key`, given by `actor`.
+pub(crate) async fn answer(
+    state: &AppState,
+    key: EscalationKey,
+    if_match: Option<i64>,
+    id: u32,
+    answer: &ConsultAnswerRequest,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    let now = state.clock.now();
+    mutate(state, &Scope::Staff, key, if_match, |e| {
+        let (next, event) = e.answer_consult(id, answer.verdict, &answer.note, actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await
 }
 
 /// A function's answer.
@@ -71,11 +101,6 @@ pub async fn answer_consult(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let key = parse_key(&key)?;
-    let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate(&state, &principal.scope(), key, if_match.0, |e| {
-        let (next, event) = e.answer_consult(id, answer.verdict, &answer.note, &actor, now)?;
-        Ok((next, vec![event]))
-    })
-    .await?;
+    let escalation = self::answer(&state, key, if_match.0, id, &answer, &principal.actor()).await?;
     Ok(escalation_response(StatusCode::OK, escalation, &principal))
 }

@@ -8,17 +8,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
-use ombud_domain::{Escalation, Evidence, Status, Visibility};
+use ombud_domain::{Escalation, Evidence, RefKind, Status, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
-use super::view::{TimelineItem, subject_label};
+use super::view::{Choice, TimelineItem, reference_choices, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
+use crate::routes::consults::{self, ConsultAnswerRequest};
 use crate::routes::escalations::{evidence_response, mutate, not_found, parse_key, with_timeline};
 
 /// A deadline this close is shown as breaching soon.
@@ -273,6 +275,49 @@ impl EvidenceItem {
     }
 }
 
+/// One consult as the workspace shows it.
+struct ConsultRow {
+    id: u32,
+    function: String,
+    question: String,
+    required: bool,
+    /// `open, due …`, or the verdict with its note.
+    status: String,
+    open: bool,
+}
+
+impl ConsultRow {
+    fn of(consult: &Consult, now: Timestamp) -> ConsultRow {
+        let status = match &consult.answer {
+            Some(answer) => format!(
+                "{} by {}{}",
+                serde_json::to_value(answer.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                answer.by,
+                if answer.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", answer.note)
+                }
+            ),
+            None => match consult.due_at {
+                Some(at) => format!("open, due {}", due(Some(at), now).0),
+                None => "open".into(),
+            },
+        };
+        ConsultRow {
+            id: consult.id,
+            function: consult.function.clone(),
+            question: consult.question.clone(),
+            required: consult.required,
+            status,
+            open: consult.is_open(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "escalation.html")]
 struct WorkspacePage {
@@ -288,6 +333,8 @@ struct WorkspacePage {
     clocks: Vec<ClockRow>,
     subjects: Vec<String>,
     evidence: Vec<EvidenceItem>,
+    consults: Vec<ConsultRow>,
+    functions: Vec<Choice>,
     timeline: Vec<TimelineItem>,
     next_statuses: Vec<&'static str>,
 }
@@ -343,6 +390,8 @@ pub(super) async fn workspace(
             .iter()
             .map(|item| EvidenceItem::of(item, query.revealed.as_deref()))
             .collect(),
+        consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
+        functions: reference_choices(&state, RefKind::ConsultFunction, "").await?,
         timeline: timeline.iter().map(TimelineItem::of).collect(),
         next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
         e,
@@ -388,6 +437,72 @@ pub(super) async fn reveal(
     .await?;
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?revealed={id}#evidence-h"
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ConsultForm {
+    csrf: String,
+    function: String,
+    question: String,
+    /// A checkbox: present when ticked.
+    required: Option<String>,
+    /// An ISO 8601 duration, or empty for no deadline.
+    #[serde(default)]
+    due_within: String,
+}
+
+/// Asks a function (Legal, Public Policy…) for input.
+pub(super) async fn request_consult(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<ConsultForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let request = NewConsult {
+        function: form.function,
+        question: form.question,
+        required: form.required.is_some(),
+        due_within: Some(form.due_within).filter(|d| !d.is_empty()),
+    };
+    consults::ask(&state, key, None, &request, &user.actor()).await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Consult+requested."
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AnswerForm {
+    csrf: String,
+    verdict: Verdict,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records a function's answer to a consult.
+pub(super) async fn answer_consult(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path((key, id)): Path<(String, u32)>,
+    Form(form): Form<AnswerForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let answer = ConsultAnswerRequest {
+        verdict: form.verdict,
+        note: form.note,
+    };
+    consults::answer(&state, key, None, id, &answer, &user.actor()).await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Consult+answered."
     ))
     .into_response())
 }

@@ -48,6 +48,14 @@ pub fn router() -> Router<AppState> {
             post(console::transition),
         )
         .route(
+            "/console/escalations/{key}/consults",
+            post(console::request_consult),
+        )
+        .route(
+            "/console/escalations/{key}/consults/{id}/answer",
+            post(console::answer_consult),
+        )
+        .route(
             "/console/escalations/{key}/evidence/{id}",
             get(console::evidence),
         )

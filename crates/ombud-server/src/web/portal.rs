@@ -14,7 +14,7 @@ use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
-use super::view::{TimelineItem, subject_label};
+use super::view::{Choice, TimelineItem, choices, reference_choices, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::routes::escalations::{file, mutate, parse_key, with_timeline};
@@ -197,24 +197,6 @@ pub(super) async fn reply(
     }
 }
 
-/// One option of a select, as the form last had it.
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
-fn choices(options: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
-    options
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: value == chosen,
-            value,
-            label,
-        })
-        .collect()
-}
-
 /// The new-escalation form as typed; also what the page shows again.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct NewForm {
@@ -290,18 +272,8 @@ async fn new_page(
     form: NewForm,
     errors: Vec<String>,
 ) -> WebResult<NewPage> {
-    let reference = |kind| async move {
-        let items = state.stores.reference.list(kind).await?;
-        WebResult::Ok(
-            items
-                .into_iter()
-                .filter(|item| item.active)
-                .map(|item| (item.code, item.label))
-                .collect::<Vec<_>>(),
-        )
-    };
-    let types = choices(reference(RefKind::EscalationType).await?, &form.kind);
-    let surfaces = choices(reference(RefKind::Surface).await?, &form.subject_surface);
+    let types = reference_choices(state, RefKind::EscalationType, &form.kind).await?;
+    let surfaces = reference_choices(state, RefKind::Surface, &form.subject_surface).await?;
     let subject_kinds = choices(
         SubjectKind::ALL
             .iter()

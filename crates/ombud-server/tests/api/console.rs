@@ -15,7 +15,8 @@ on_both_backends!(
     partners_see_only_their_own_cases_and_reply_in_the_portal,
     partners_file_new_escalations_and_keep_what_they_typed_on_errors,
     expired_sessions_end_at_the_sign_in_form,
-    sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged
+    sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged,
+    a_required_consult_asked_in_the_console_blocks_resolving_until_answered
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -109,10 +110,16 @@ impl<'a> Browser<'a> {
     }
 }
 
-/// The hidden anti-forgery field of a page's first form.
-fn token(html: &str) -> String {
-    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+/// The value of the first hidden field `name` on a page.
+fn hidden(html: &str, name: &str) -> String {
+    let field = format!(r#"name="{name}" value=""#);
+    let start = html.find(&field).expect("the field") + field.len();
     html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The anti-forgery token of a page's forms.
+fn token(html: &str) -> String {
+    hidden(html, "csrf")
 }
 
 fn location(response: &Response) -> &str {
@@ -621,4 +628,92 @@ async fn sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged(app
         0,
         "partners never see reveals"
     );
+}
+
+async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered(app: TestApp) {
+    setup(&app).await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<option value="legal">Legal</option>"#));
+    let asked = staff
+        .post(
+            "/console/escalations/ESC-1/consults",
+            &[
+                ("csrf", csrf.as_str()),
+                ("function", "legal"),
+                ("question", "Is the takedown order valid in Japan?"),
+                ("required", "yes"),
+                ("due_within", "PT24H"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Is the takedown order valid in Japan?")
+            && page.contains("open, due in 1d 0h")
+    );
+
+    let version = hidden(&page, "version");
+    let resolve = [
+        ("csrf", csrf.as_str()),
+        ("version", &version),
+        ("to", "resolved"),
+    ];
+    let blocked = staff
+        .post("/console/escalations/ESC-1/transition", &resolve)
+        .await;
+    assert!(blocked.status().is_client_error(), "{}", blocked.status());
+    let refusal = blocked.text().await.unwrap();
+    assert!(
+        refusal.contains("legal"),
+        "the error names the consult: {refusal}"
+    );
+
+    let answered = staff
+        .post(
+            "/console/escalations/ESC-1/consults/1/answer",
+            &[
+                ("csrf", csrf.as_str()),
+                ("verdict", "approve"),
+                ("note", "Valid under the Provider Liability Act."),
+            ],
+        )
+        .await;
+    assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("approve by Mika Tanaka: Valid under the Provider Liability Act."));
+    let version = hidden(&page, "version");
+    let resolve = [
+        ("csrf", csrf.as_str()),
+        ("version", &version),
+        ("to", "resolved"),
+    ];
+    let resolved = staff
+        .post("/console/escalations/ESC-1/transition", &resolve)
+        .await;
+    assert_eq!(resolved.status(), StatusCode::SEE_OTHER);
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["status"], "resolved");
 }

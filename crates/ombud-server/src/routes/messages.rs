@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::template::{Message, Template};
-use ombud_domain::{Escalation, Partner};
+use ombud_domain::{Actor, Escalation, Partner};
 use ombud_store::{Scope, SettingKind, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -88,7 +88,7 @@ fn mail_config(state: &AppState) -> ApiResult<&MailConfig> {
 }
 
 /// The message a request would send, composed from the template.
-async fn compose_request(
+pub(crate) async fn compose_request(
     state: &AppState,
     key: &str,
     request: &MessageRequest,
@@ -176,13 +176,28 @@ pub async fn send_message(
     Json(request): Json<MessageRequest>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let (escalation, message) = compose_request(&state, &key, &request).await?;
-    mail_config(&state)?
+    let escalation = send(&state, &key, &request, &principal.actor()).await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Sends the message `request` composes, as `actor`, and archives its exact
+/// text on the escalation (partner-visible).
+pub(crate) async fn send(
+    state: &AppState,
+    key: &str,
+    request: &MessageRequest,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    let (escalation, message) = compose_request(state, key, request).await?;
+    mail_config(state)?
         .send(&message)
         .await
         .map_err(|error| ApiError::new("mail_failed", error))?;
-    let (next, event) =
-        escalation.record_message_sent(&message, &principal.actor(), state.clock.now());
+    let (next, event) = escalation.record_message_sent(&message, actor, state.clock.now());
     // The mail is out: record it even if the escalation changed meanwhile.
     let mut current = (escalation, next, event);
     for _ in 0..5 {
@@ -192,21 +207,14 @@ pub async fn send_message(
             .save(&current.1, current.0.version, &[current.2.clone()])
             .await
         {
-            Ok(()) => {
-                return Ok(escalation_response(
-                    StatusCode::CREATED,
-                    current.1,
-                    &principal,
-                ));
-            }
+            Ok(()) => return Ok(current.1),
             Err(StoreError::VersionConflict { .. }) => {
                 let fresh = state
                     .stores
                     .escalations
                     .get(current.0.key, &Scope::Staff)
                     .await?;
-                let (next, event) =
-                    fresh.record_message_sent(&message, &principal.actor(), state.clock.now());
+                let (next, event) = fresh.record_message_sent(&message, actor, state.clock.now());
                 current = (fresh, next, event);
             }
             Err(other) => return Err(other.into()),

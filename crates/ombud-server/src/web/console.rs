@@ -10,18 +10,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
+use ombud_domain::template::Template as MessageTemplate;
 use ombud_domain::{Escalation, Evidence, RefKind, Status, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
-use super::view::{Choice, TimelineItem, reference_choices, subject_label};
+use super::view::{Choice, TimelineItem, choices, reference_choices, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
 use crate::routes::consults::{self, ConsultAnswerRequest};
+use crate::routes::documents::list;
 use crate::routes::escalations::{evidence_response, mutate, not_found, parse_key, with_timeline};
+use crate::routes::messages::{self, MessageRequest, compose_request};
 
 /// A deadline this close is shown as breaching soon.
 const SOON: SignedDuration = SignedDuration::from_hours(2);
@@ -318,6 +321,14 @@ impl ConsultRow {
     }
 }
 
+/// A message to the partner as it would go out.
+struct Preview {
+    template: String,
+    to: String,
+    subject: String,
+    body: String,
+}
+
 #[derive(Template)]
 #[template(path = "escalation.html")]
 struct WorkspacePage {
@@ -335,6 +346,10 @@ struct WorkspacePage {
     evidence: Vec<EvidenceItem>,
     consults: Vec<ConsultRow>,
     functions: Vec<Choice>,
+    templates: Vec<Choice>,
+    preview: Option<Preview>,
+    /// Why the chosen template cannot be sent (no relay, no contacts…).
+    preview_error: Option<String>,
     timeline: Vec<TimelineItem>,
     next_statuses: Vec<&'static str>,
 }
@@ -344,6 +359,8 @@ pub(super) struct WorkspaceQuery {
     notice: Option<String>,
     /// The sensitive evidence this view shows unblurred (its reveal logged).
     revealed: Option<String>,
+    /// A template to preview as a message to the partner.
+    preview: Option<String>,
 }
 
 /// The escalation workspace: facts, clocks, score, subjects, timeline and
@@ -362,6 +379,33 @@ pub(super) async fn workspace(
         Err(_) => "unknown".into(),
     };
     let now = state.clock.now();
+    let templates = list::<MessageTemplate>(&state)
+        .await?
+        .into_iter()
+        .map(|t| (t.code, t.name));
+    let chosen = query.preview.clone().unwrap_or_default();
+    let (preview, preview_error) = match query.preview {
+        None => (None, None),
+        Some(template) => {
+            let request = MessageRequest {
+                template,
+                to: Vec::new(),
+            };
+            match compose_request(&state, &key.to_string(), &request).await {
+                Ok((_, message)) => (
+                    Some(Preview {
+                        template: request.template,
+                        to: message.to.join(", "),
+                        subject: message.subject,
+                        body: message.body,
+                    }),
+                    None,
+                ),
+                Err(error) if error.status().is_client_error() => (None, Some(error.detail)),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    };
     let page = WorkspacePage {
         csrf: user.csrf,
         user_name: user.user.name,
@@ -392,6 +436,9 @@ pub(super) async fn workspace(
             .collect(),
         consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
         functions: reference_choices(&state, RefKind::ConsultFunction, "").await?,
+        templates: choices(templates, &chosen),
+        preview,
+        preview_error,
         timeline: timeline.iter().map(TimelineItem::of).collect(),
         next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
         e,
@@ -503,6 +550,35 @@ pub(super) async fn answer_consult(
     consults::answer(&state, key, None, id, &answer, &user.actor()).await?;
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?notice=Consult+answered."
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MessageForm {
+    csrf: String,
+    template: String,
+}
+
+/// Sends the previewed template to the partner's contacts; the exact text
+/// is archived on the timeline.
+pub(super) async fn send_message(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let request = MessageRequest {
+        template: form.template,
+        to: Vec::new(),
+    };
+    messages::send(&state, &key.to_string(), &request, &user.actor()).await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Message+sent+to+the+partner."
     ))
     .into_response())
 }

@@ -16,7 +16,8 @@ on_both_backends!(
     partners_file_new_escalations_and_keep_what_they_typed_on_errors,
     expired_sessions_end_at_the_sign_in_form,
     sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged,
-    a_required_consult_asked_in_the_console_blocks_resolving_until_answered
+    a_required_consult_asked_in_the_console_blocks_resolving_until_answered,
+    staff_preview_and_send_a_template_to_the_partner
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -716,4 +717,52 @@ async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered
         .await
         .unwrap();
     assert_eq!(stored["status"], "resolved");
+}
+
+async fn staff_preview_and_send_a_template_to_the_partner(app: TestApp) {
+    setup(&app).await;
+    crate::messages::give_the_police_a_desk_and_templates(&app).await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console/escalations/ESC-1?preview=update")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("desk@police.example.jp"), "{page}");
+    assert!(
+        page.contains("受付: Account of a singer taken over"),
+        "the partner's language"
+    );
+    assert!(page.contains("ESC-1 として受け付けました。"));
+    assert!(app.smtp.received().is_empty(), "a preview sends nothing");
+    let unknown = staff.get("/console/escalations/ESC-1?preview=nope").await;
+    assert_eq!(unknown.status(), StatusCode::OK);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("there is no template")
+    );
+
+    let sent = staff
+        .post(
+            "/console/escalations/ESC-1/messages",
+            &[("csrf", csrf.as_str()), ("template", "update")],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert!(location(&sent).contains("Message+sent"));
+    let mail = app.smtp.received();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains("desk@police.example.jp"));
+    let timeline = app.timeline("ESC-1", &app.police).await;
+    let archived = timeline.last().unwrap();
+    assert_eq!(
+        (&archived["kind"], &archived["actor"]["name"]),
+        (&json!("message_sent"), &json!("Mika Tanaka")),
+        "the partner sees the exact message, sent by the agent"
+    );
 }

@@ -20,7 +20,7 @@ fn template(code: &str) -> Value {
     })
 }
 
-async fn give_the_police_a_desk_and_templates(app: &TestApp) {
+pub async fn give_the_police_a_desk_and_templates(app: &TestApp) {
     let contacts = json!({"contacts": [{"name": "Cyber desk", "email": "desk@police.example.jp"}]});
     let patched = app
         .request(Method::PATCH, "/api/v1/partners/jp-police", &app.admin)

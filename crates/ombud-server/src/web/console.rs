@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
 use ombud_domain::template::Template as MessageTemplate;
@@ -347,6 +348,8 @@ struct WorkspacePage {
     consults: Vec<ConsultRow>,
     functions: Vec<Choice>,
     templates: Vec<Choice>,
+    /// Colleagues to hand the case to (agents with a profile).
+    colleagues: Vec<Choice>,
     preview: Option<Preview>,
     /// Why the chosen template cannot be sent (no relay, no contacts…).
     preview_error: Option<String>,
@@ -437,6 +440,13 @@ pub(super) async fn workspace(
         consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
         functions: reference_choices(&state, RefKind::ConsultFunction, "").await?,
         templates: choices(templates, &chosen),
+        colleagues: choices(
+            list::<AgentProfile>(&state)
+                .await?
+                .into_iter()
+                .map(|a| (a.email.clone(), a.email)),
+            e.assignee.as_deref().unwrap_or_default(),
+        ),
         preview,
         preview_error,
         timeline: timeline.iter().map(TimelineItem::of).collect(),
@@ -552,6 +562,42 @@ pub(super) async fn answer_consult(
         "/console/escalations/{key}?notice=Consult+answered."
     ))
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct HandOffForm {
+    csrf: String,
+    /// A colleague's email; empty puts the case back in its queue.
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Hands the case to a colleague, or back to its queue, with a note.
+pub(super) async fn hand_off(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<HandOffForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let to = Some(form.to.trim()).filter(|to| !to.is_empty());
+    let note = Some(form.note.trim()).filter(|note| !note.is_empty());
+    let (actor, now) = (user.actor(), state.clock.now());
+    mutate(&state, &Scope::Staff, key, None, |e| {
+        let (next, event) = e.hand_off(to, note, &actor, now)?;
+        Ok((next, vec![event]))
+    })
+    .await?;
+    let notice = match to {
+        Some(to) => format!("Handed+to+{to}."),
+        None => "Back+in+its+queue.".to_string(),
+    };
+    Ok(Redirect::to(&format!("/console/escalations/{key}?notice={notice}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

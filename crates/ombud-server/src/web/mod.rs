@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
             post(console::transition),
         )
         .route(
+            "/console/escalations/{key}/handoff",
+            post(console::hand_off),
+        )
+        .route(
             "/console/escalations/{key}/messages",
             post(console::send_message),
         )

@@ -158,6 +158,24 @@ async fn click(client: &Client, locator: Locator<'_>) {
     element.click().await.expect("clicking");
 }
 
+/// Waits for the page after a post to say `expected` in its notice (the
+/// page before may have had a notice of its own).
+async fn notice_is(client: &Client, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..200 {
+        if let Ok(element) = client.find(Locator::Css(".notice")).await
+            && let Ok(text) = element.text().await
+        {
+            if text == expected {
+                return;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the notice never said {expected:?}; last {seen:?}");
+}
+
 /// The text of the element `locator` finds, once it is there.
 async fn text_of(client: &Client, locator: Locator<'_>) -> String {
     let element = client
@@ -173,6 +191,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         return;
     };
     setup(&app).await;
+    crate::messages::give_the_police_a_desk_and_templates(&app).await;
     // Less urgent cases behind ESC-1, as on a real list.
     for (title, priority) in [
         ("Impersonation of a TV presenter", "P2"),
@@ -208,15 +227,76 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     click(c, Locator::Css("button[data-key=n]")).await;
     arrive(c, "ESC-1 Account of a singer taken over · Ombud").await;
     assert_eq!(path(c).await, "/console/escalations/ESC-1");
-    let facts = text_of(c, Locator::Css("dl.facts")).await;
+    let facts = text_of(c, Locator::Css("article dl.facts")).await;
     assert!(facts.contains("mika@example.com"), "{facts}");
 
     type_into(c, Locator::Id("comment"), "ログイン履歴を確認しました。").await;
     click(c, Locator::Css("form[action$='/comments'] button")).await;
-    assert_eq!(text_of(c, Locator::Css(".notice")).await, "Comment added.");
+    notice_is(c, "Comment added.").await;
     let timeline = text_of(c, Locator::Css(".timeline")).await;
     assert!(timeline.contains("ログイン履歴を確認しました。"));
     screenshot(c, &app, "workspace").await;
+
+    // `?` lists the shortcuts; Escape closes the list.
+    type_into(c, Locator::Css("body"), "?").await;
+    assert!(
+        c.find(Locator::Id("shortcuts"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    type_into(c, Locator::Css("[data-close]"), "\u{E00C}").await;
+    assert!(
+        !c.find(Locator::Id("shortcuts"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+
+    // Reply to the partner from a template, read first as they will.
+    let mails = app.smtp.received().len();
+    let template = c.find(Locator::Id("template")).await.unwrap();
+    template.select_by_value("update").await.unwrap();
+    click(c, Locator::Css("form[method=get] button")).await;
+    let preview = text_of(c, Locator::Css(".preview")).await;
+    assert!(
+        preview.contains("ESC-1 として受け付けました。"),
+        "{preview}"
+    );
+    click(c, Locator::Css("form[action$='/messages'] button")).await;
+    notice_is(c, "Message sent to the partner.").await;
+    assert_eq!(app.smtp.received().len(), mails + 1);
+
+    // Ask Legal, which blocks resolving until it answers.
+    click(c, Locator::Css("details summary")).await;
+    type_into(c, Locator::Id("question"), "Is the order valid in Japan?").await;
+    click(c, Locator::Css("form[action$='/consults'] button")).await;
+    notice_is(c, "Consult requested.").await;
+    c.find(Locator::Id("to"))
+        .await
+        .unwrap()
+        .select_by_value("resolved")
+        .await
+        .unwrap();
+    click(c, Locator::Css("form[action$='/transition'] button")).await;
+    arrive(c, "Conflict · Ombud").await;
+    c.back().await.unwrap();
+    c.refresh().await.unwrap();
+    type_into(c, Locator::Id("note-1"), "Valid.").await;
+    click(c, Locator::Css("form[action$='/consults/1/answer'] button")).await;
+    notice_is(c, "Consult answered.").await;
+    c.find(Locator::Id("to"))
+        .await
+        .unwrap()
+        .select_by_value("resolved")
+        .await
+        .unwrap();
+    click(c, Locator::Css("form[action$='/transition'] button")).await;
+    notice_is(c, "Status changed to resolved.").await;
 
     // A form whose token is not the session's is refused and changes nothing.
     let before = app.timeline("ESC-1", &app.admin).await.len();

@@ -17,7 +17,8 @@ on_both_backends!(
     expired_sessions_end_at_the_sign_in_form,
     sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged,
     a_required_consult_asked_in_the_console_blocks_resolving_until_answered,
-    staff_preview_and_send_a_template_to_the_partner
+    staff_preview_and_send_a_template_to_the_partner,
+    cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -765,4 +766,64 @@ async fn staff_preview_and_send_a_template_to_the_partner(app: TestApp) {
         (&json!("message_sent"), &json!("Mika Tanaka")),
         "the partner sees the exact message, sent by the agent"
     );
+}
+
+async fn cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note(app: TestApp) {
+    setup(&app).await;
+    add_user(&app, "ren@example.com", Role::Agent, None).await;
+    let ren = json!({"email": "ren@example.com", "languages": ["ja"], "capacity": 5});
+    app.put("/api/v1/agents/ren@example.com", &app.admin, &ren)
+        .await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<option value="ren@example.com">"#));
+    let handed = staff
+        .post(
+            "/console/escalations/ESC-1/handoff",
+            &[
+                ("csrf", csrf.as_str()),
+                ("to", "ren@example.com"),
+                ("note", "Needs a Japanese speaker tonight"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&handed),
+        "/console/escalations/ESC-1?notice=Handed+to+ren@example.com."
+    );
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["assignee"], "ren@example.com");
+    let timeline = app.timeline("ESC-1", &app.admin).await;
+    assert_eq!(
+        timeline.last().unwrap()["data"]["note"],
+        "Needs a Japanese speaker tonight"
+    );
+    let back = staff
+        .post(
+            "/console/escalations/ESC-1/handoff",
+            &[("csrf", csrf.as_str()), ("to", "")],
+        )
+        .await;
+    assert_eq!(
+        location(&back),
+        "/console/escalations/ESC-1?notice=Back+in+its+queue."
+    );
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["assignee"], json!(null));
 }

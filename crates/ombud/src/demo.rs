@@ -666,7 +666,7 @@ pub async fn seed_escalations(
         forced_policy: None,
     };
     let build = |key| match shape {
-        Shape::Lifecycle => build_escalation(&mut rng, key, now, &vocabulary),
+        Shape::Lifecycle => build_escalation(&mut rng, key, now, &vocabulary, clocks),
         Shape::Open => open_escalation(&mut rng, key, now, &vocabulary, clocks, Some(now)),
     };
     store_escalations(stores, count, build, progress).await
@@ -874,10 +874,17 @@ fn build_escalation(
     key: EscalationKey,
     now: Timestamp,
     vocabulary: &Vocabulary,
+    clocks: ClockSettings<'_>,
 ) -> anyhow::Result<ExportedEscalation> {
     let Report {
-        draft, reporter, ..
+        mut draft,
+        partner,
+        reporter,
     } = report(rng, now, vocabulary)?;
+    // Clocks run from receipt and follow the lifecycle below (met by the
+    // first partner-visible answer and the resolution); warnings and
+    // breaches still owed are raised by the alert worker once serving.
+    draft.clocks = start_clocks(&draft, partner, clocks, key)?;
     let created = draft.received_at;
     let p = phrases(draft.language.as_str());
     let (mut e, created_event) = draft.into_escalation(key, &reporter, created);
@@ -965,6 +972,26 @@ fn build_escalation(
     Ok(exported(e, events))
 }
 
+/// The clocks the demo SLA policies and the regulatory catalogue start for
+/// `draft` at its receipt.
+fn start_clocks(
+    draft: &EscalationDraft,
+    partner: PartnerFacts,
+    clocks: ClockSettings<'_>,
+    key: EscalationKey,
+) -> anyhow::Result<Vec<sla::EscalationClock>> {
+    let facts = EscalationFacts {
+        partner: &draft.partner,
+        partner_kind: partner.kind,
+        partner_tier: partner.tier,
+        escalation_type: &draft.escalation_type,
+        priority: draft.priority,
+        country: draft.country.as_str(),
+    };
+    sla::start_clocks(&facts, draft.received_at, clocks)
+        .map_err(|e| anyhow::anyhow!("demo clocks of {key}: {e}"))
+}
+
 /// A backlog case received before `now`: new and unassigned in its
 /// language's queue, its clocks started by `clocks` at receipt, and the
 /// warnings and breaches due by `raised_by` already raised, as the alert
@@ -983,17 +1010,7 @@ pub fn open_escalation(
         reporter,
     } = report(rng, now, vocabulary)?;
     draft.queue = Some(queue_for(draft.language.as_str()));
-    let facts = EscalationFacts {
-        partner: &draft.partner,
-        partner_kind: partner.kind,
-        partner_tier: partner.tier,
-        escalation_type: &draft.escalation_type,
-        priority: draft.priority,
-        country: draft.country.as_str(),
-    };
-    let started = sla::start_clocks(&facts, draft.received_at, clocks)
-        .map_err(|e| anyhow::anyhow!("demo clocks of {key}: {e}"))?;
-    draft.clocks = started;
+    draft.clocks = start_clocks(&draft, partner, clocks, key)?;
     let created = draft.received_at;
     let (mut e, created_event) = draft.into_escalation(key, &reporter, created);
     let mut events = vec![created_event];
@@ -1039,10 +1056,22 @@ mod tests {
         let now: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
         let vocabulary = Vocabulary::defaults();
         let mut rng = StdRng::seed_from_u64(7);
+        let (policies, calendars) = (policies().unwrap(), calendars().unwrap());
+        let clocks = ClockSettings {
+            policies: &policies,
+            calendars: &calendars,
+            regulations: RegulatoryRule::catalogue(),
+            regulation_settings: &BTreeMap::new(),
+            forced_policy: None,
+        };
         let mut statuses = std::collections::HashSet::new();
         let mut languages = std::collections::HashSet::new();
         for n in 1..=400 {
-            let x = build_escalation(&mut rng, EscalationKey(n), now, &vocabulary).unwrap();
+            let x = build_escalation(&mut rng, EscalationKey(n), now, &vocabulary, clocks).unwrap();
+            assert!(
+                !x.escalation.clocks.is_empty(),
+                "every demo case has clocks"
+            );
             assert!(
                 x.events
                     .windows(2)

@@ -11,7 +11,8 @@ use ombud_store::codec::{self, EventColumns, micros};
 use ombud_store::listing::search_terms;
 use ombud_store::{
     Assign, Claim, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore,
-    ExportedEscalation, Page, Scope, SortDirection, SortField, StoreError, StoreResult,
+    ExportedEscalation, MICROS_PER_DAY, Overview, Page, Scope, SortDirection, SortField,
+    StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
@@ -460,6 +461,41 @@ impl EscalationStore for PgEscalations {
 
     async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
         held_open(&self.0, assignee).await
+    }
+
+    async fn overview(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<Overview> {
+        let backlog = sqlx::query_as(
+            "SELECT status, priority, COUNT(*) FROM escalations \
+             WHERE status NOT IN ('resolved', 'closed') GROUP BY status, priority",
+        )
+        .fetch_all(&self.0)
+        .await
+        .map_err(backend)?;
+        let (breached, due_soon): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE due_at < $1), \
+                    COUNT(*) FILTER (WHERE due_at >= $1 AND due_at < $2) \
+             FROM escalations WHERE status NOT IN ('resolved', 'closed') AND due_at IS NOT NULL",
+        )
+        .bind(micros(now))
+        .bind(micros(soon))
+        .fetch_one(&self.0)
+        .await
+        .map_err(backend)?;
+        let intake = sqlx::query_as(
+            "SELECT created_at / $1 AS day, type, COUNT(*) FROM escalations \
+             WHERE created_at >= $2 GROUP BY day, type ORDER BY day, type",
+        )
+        .bind(MICROS_PER_DAY)
+        .bind(micros(since))
+        .fetch_all(&self.0)
+        .await
+        .map_err(backend)?;
+        codec::overview(backlog, breached, due_soon, intake)
     }
 
     async fn sharing_subjects(

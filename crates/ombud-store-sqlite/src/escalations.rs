@@ -9,7 +9,7 @@ use ombud_store::codec::{
 };
 use ombud_store::{
     Assign, Claim, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation,
-    Page, Scope, StoreError, StoreResult,
+    MICROS_PER_DAY, Overview, Page, Scope, StoreError, StoreResult,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection, SqliteExecutor};
@@ -282,6 +282,42 @@ impl EscalationStore for SqliteEscalations {
 
     async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
         held_open(&self.0.read, assignee).await
+    }
+
+    async fn overview(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<Overview> {
+        let read = &self.0.read;
+        let backlog = sqlx::query_as(
+            "SELECT status, priority, COUNT(*) FROM escalations \
+             WHERE status NOT IN ('resolved', 'closed') GROUP BY status, priority",
+        )
+        .fetch_all(read)
+        .await
+        .map_err(backend)?;
+        let (breached, due_soon): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN due_at < ?1 THEN 1 ELSE 0 END), 0), \
+                    COALESCE(SUM(CASE WHEN due_at >= ?1 AND due_at < ?2 THEN 1 ELSE 0 END), 0) \
+             FROM escalations WHERE status NOT IN ('resolved', 'closed') AND due_at IS NOT NULL",
+        )
+        .bind(micros(now))
+        .bind(micros(soon))
+        .fetch_one(read)
+        .await
+        .map_err(backend)?;
+        let intake = sqlx::query_as(
+            "SELECT created_at / ?1 AS day, type, COUNT(*) FROM escalations \
+             WHERE created_at >= ?2 GROUP BY day, type ORDER BY day, type",
+        )
+        .bind(MICROS_PER_DAY)
+        .bind(micros(since))
+        .fetch_all(read)
+        .await
+        .map_err(backend)?;
+        codec::overview(backlog, breached, due_soon, intake)
     }
 
     async fn sharing_subjects(

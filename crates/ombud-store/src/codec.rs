@@ -3,9 +3,12 @@
 //! text of an escalation, and events from their columns.
 
 use jiff::Timestamp;
-use ombud_domain::{Actor, Escalation, EscalationKey, EventKind, Role, StoredEvent, Visibility};
+use ombud_domain::{
+    Actor, Escalation, EscalationKey, EventKind, Priority, Role, Status, StoredEvent, Visibility,
+};
 
 use crate::error::{StoreError, StoreResult};
+use crate::overview::{MICROS_PER_DAY, Overview};
 
 /// A time as stored: microseconds since the Unix epoch.
 pub fn micros(at: Timestamp) -> i64 {
@@ -101,4 +104,43 @@ pub fn decode_state<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<T
 
 pub fn encode_state<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types serialise to JSON")
+}
+
+/// The rows of a backend's three overview queries (`(status, priority
+/// rank, count)`, the breached and due-soon counts, `(UTC day number,
+/// type, count)`) as an `Overview`.
+pub fn overview(
+    backlog: Vec<(String, i64, i64)>,
+    breached: i64,
+    due_soon: i64,
+    intake: Vec<(i64, String, i64)>,
+) -> StoreResult<Overview> {
+    let count = |n: i64| u64::try_from(n).map_err(StoreError::backend);
+    let backlog = backlog
+        .into_iter()
+        .map(|(status, rank, n)| {
+            let status = Status::parse(&status).ok_or_else(|| {
+                StoreError::Backend(format!("stored status {status:?} is unknown").into())
+            })?;
+            let priority = Priority::from_rank(rank).ok_or_else(|| {
+                StoreError::Backend(format!("stored priority rank {rank} is unknown").into())
+            })?;
+            Ok((status, priority, count(n)?))
+        })
+        .collect::<StoreResult<_>>()?;
+    let intake = intake
+        .into_iter()
+        .map(|(day, kind, n)| {
+            let date = from_micros(day * MICROS_PER_DAY)?
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date();
+            Ok((date, kind, count(n)?))
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(Overview {
+        backlog,
+        breached: count(breached)?,
+        due_soon: count(due_soon)?,
+        intake,
+    })
 }

@@ -54,6 +54,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     claims_stop_at_the_agents_capacity(primary).await;
     events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
     escalations_are_found_by_shared_subjects(primary).await;
+    the_overview_counts_what_the_lists_show(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1816,5 +1817,80 @@ async fn escalations_are_found_by_shared_subjects(s: &Stores) {
             .await
             .expect("none")
             .is_empty()
+    );
+}
+
+/// The database's overview agrees with counting every escalation by hand.
+async fn the_overview_counts_what_the_lists_show(s: &Stores) {
+    use std::collections::BTreeMap;
+    let mut all = Vec::new();
+    let mut filter = EscalationFilter {
+        limit: 200,
+        ..Default::default()
+    };
+    loop {
+        let page = s
+            .escalations
+            .list(&filter, &Scope::Staff)
+            .await
+            .expect("list");
+        all.extend(page.items);
+        match page.next {
+            Some(next) => filter.cursor = Some(next),
+            None => break,
+        }
+    }
+    let open = || all.iter().filter(|e| e.status.is_open());
+    // `now` amid the open deadlines, so that both counts have cases.
+    let mut due: Vec<Timestamp> = open().filter_map(|e| e.due_at()).collect();
+    due.sort();
+    assert!(
+        due.len() >= 2,
+        "the story has open escalations with deadlines"
+    );
+    let now = due[due.len() / 2];
+    let soon = due[due.len() - 1] + SignedDuration::from_mins(1);
+    let since = all.iter().map(|e| e.created_at).min().expect("escalations");
+    let mut backlog = BTreeMap::new();
+    for e in open() {
+        *backlog
+            .entry((e.status.as_str(), e.priority))
+            .or_insert(0_u64) += 1;
+    }
+    let breached = open()
+        .filter(|e| e.due_at().is_some_and(|d| d < now))
+        .count() as u64;
+    let due_soon = open()
+        .filter(|e| e.due_at().is_some_and(|d| d >= now && d < soon))
+        .count() as u64;
+    let mut intake = BTreeMap::new();
+    for e in all.iter().filter(|e| e.created_at >= since) {
+        let day = e.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        *intake
+            .entry((day, e.escalation_type.clone()))
+            .or_insert(0_u64) += 1;
+    }
+    assert!(breached > 0 && due_soon > 0, "{breached} {due_soon}");
+    let overview = s
+        .escalations
+        .overview(now, soon, since)
+        .await
+        .expect("overview");
+    let stored: BTreeMap<_, _> = overview
+        .backlog
+        .iter()
+        .map(|(status, priority, n)| ((status.as_str(), *priority), *n))
+        .collect();
+    assert_eq!(stored, backlog);
+    assert_eq!((overview.breached, overview.due_soon), (breached, due_soon));
+    let stored: BTreeMap<_, _> = overview
+        .intake
+        .iter()
+        .map(|(day, kind, n)| ((*day, kind.clone()), *n))
+        .collect();
+    assert_eq!(stored, intake);
+    assert!(
+        overview.intake.windows(2).all(|w| w[0].0 <= w[1].0),
+        "by day"
     );
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 use crate::listing::{EscalationFilter, Page, Scope};
+use crate::overview::Overview;
 
 /// One escalation with its whole timeline, as `ombud export` writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +69,15 @@ pub trait EscalationStore: Send + Sync {
     /// take them past their capacity: the count and the claim are one
     /// transaction, serialised per agent.
     async fn claim_next(&self, query: &ClaimQuery, assign: Assign) -> StoreResult<Claim>;
+
+    /// The backlog at `now` (breached: earliest deadline before `now`; due
+    /// soon: before `soon`) and the intake created since `since`.
+    async fn overview(
+        &self,
+        now: Timestamp,
+        soon: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<Overview>;
 
     /// How many open (not resolved, not closed) escalations `assignee` holds.
     async fn held_open(&self, assignee: &str) -> StoreResult<u32>;

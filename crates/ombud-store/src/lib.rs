@@ -13,6 +13,7 @@ mod idempotency;
 pub mod listing;
 mod maintenance;
 mod outbox;
+mod overview;
 mod reference;
 mod settings;
 
@@ -30,6 +31,7 @@ pub use maintenance::Maintenance;
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
 };
+pub use overview::{MICROS_PER_DAY, Overview};
 pub use reference::ReferenceStore;
 pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
 

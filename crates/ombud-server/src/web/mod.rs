@@ -6,6 +6,7 @@
 //! token. Pages call the same domain operations and stores as the JSON API.
 
 mod console;
+mod overview;
 mod portal;
 mod session;
 mod view;
@@ -38,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(session::sign_out))
         .route("/console", get(console::work))
         .route("/console/claim", post(console::claim))
+        .route("/console/overview", get(overview::overview))
+        .route("/console/overview/intake.csv", get(overview::intake_csv))
         .route("/console/escalations/{key}", get(console::workspace))
         .route(
             "/console/escalations/{key}/comments",

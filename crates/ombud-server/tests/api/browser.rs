@@ -213,6 +213,14 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     arrive(c, "My work · Ombud").await;
     assert_eq!(path(c).await, "/console");
 
+    click(c, Locator::LinkText("Overview")).await;
+    arrive(c, "Overview · Ombud").await;
+    assert!(
+        c.find(Locator::Css("svg.chart rect.bar")).await.is_ok(),
+        "charts drawn"
+    );
+    screenshot(c, &app, "overview").await;
+
     click(c, Locator::LinkText("Unassigned")).await;
     arrive(c, "Unassigned · Ombud").await;
     // The script loaded under the strict CSP: `j` selects the first row.

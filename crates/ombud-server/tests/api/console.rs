@@ -18,7 +18,8 @@ on_both_backends!(
     sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged,
     a_required_consult_asked_in_the_console_blocks_resolving_until_answered,
     staff_preview_and_send_a_template_to_the_partner,
-    cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note
+    cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note,
+    the_overview_shows_the_backlog_and_intake_with_their_numbers
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -826,4 +827,40 @@ async fn cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note(app: T
         .await
         .unwrap();
     assert_eq!(stored["assignee"], json!(null));
+}
+
+async fn the_overview_shows_the_backlog_and_intake_with_their_numbers(app: TestApp) {
+    setup(&app).await;
+    let mut case = police_case("Fraud ads");
+    case["priority"] = json!("P3");
+    case["type"] = json!("scams_fraud");
+    app.file(&app.police, case).await;
+    let mut staff = Browser::new(&app);
+    staff.sign_in("mika@example.com", "/console").await;
+    let page = staff.get("/console/overview").await.text().await.unwrap();
+    assert!(page.contains("<strong>2</strong> open in all"), "{page}");
+    assert!(
+        page.contains(
+            "<tr><th scope=\"row\">new</th><td>0</td><td>1</td><td>0</td><td>1</td><td>0</td><td>2</td></tr>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<title>new: 2</title>"),
+        "the chart draws the same numbers"
+    );
+    assert!(
+        page.contains("<title>11-25: 2</title>"),
+        "today's intake bar"
+    );
+    let csv = staff
+        .get("/console/overview/intake.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv,
+        "day,type,escalations\r\n2026-11-25,account_access,1\r\n2026-11-25,scams_fraud,1\r\n"
+    );
 }

@@ -299,9 +299,10 @@ impl EscalationStore for SqliteEscalations {
         .await
         .map_err(backend)?;
         let (breached, due_soon): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN due_at < ?1 THEN 1 ELSE 0 END), 0), \
-                    COALESCE(SUM(CASE WHEN due_at >= ?1 AND due_at < ?2 THEN 1 ELSE 0 END), 0) \
-             FROM escalations WHERE status NOT IN ('resolved', 'closed') AND due_at IS NOT NULL",
+            "SELECT (SELECT COUNT(*) FROM escalations WHERE due_at IS NOT NULL \
+                       AND status NOT IN ('resolved', 'closed') AND due_at < ?1), \
+                    (SELECT COUNT(*) FROM escalations WHERE due_at IS NOT NULL \
+                       AND status NOT IN ('resolved', 'closed') AND due_at >= ?1 AND due_at < ?2)",
         )
         .bind(micros(now))
         .bind(micros(soon))

@@ -114,10 +114,17 @@ fn push_any<'a, T: sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'a>(
     list.push_unseparated(")");
 }
 
+/// Adds the filter's conditions. Sorted by deadline, the broad ones — a set
+/// of statuses, unassigned — are written so that SQLite cannot answer them
+/// from their own indexes (a unary `+`): it then walks the deadline index,
+/// where the cases with running clocks (the open ones) come first, and stops
+/// after a page, instead of sorting every open or unassigned case.
 fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, filter: &'a EscalationFilter) {
+    let walk_deadlines = filter.sort == SortField::DueAt;
+    let broad = if walk_deadlines { "+" } else { "" };
     push_any(
         query,
-        "e.status",
+        &format!("{broad}e.status"),
         filter.statuses.iter().map(|s| s.as_str()),
     );
     push_any(query, "e.type", filter.types.iter().map(String::as_str));
@@ -144,7 +151,7 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, filter: &'a Escalation
     match &filter.assignee {
         None => {}
         Some(None) => {
-            query.push(" AND e.assignee IS NULL");
+            query.push(format!(" AND {broad}e.assignee IS NULL"));
         }
         Some(Some(a)) => {
             query.push(" AND e.assignee = ").push_bind(a.as_str());

@@ -3,9 +3,10 @@
 //! process on loopback, and measures it over HTTP: durable creates per
 //! second at 1, 8 and 64 clients, get/list/search latency percentiles, and
 //! the server's RSS. `rules`, `timers` and `claim` measure the workflow
-//! engine. Every loop is bounded; only 127.0.0.1 is contacted.
+//! engine, `console` the web console's pages. Every loop is bounded; only 127.0.0.1 is contacted.
 
 mod claim;
+mod console;
 mod rules;
 mod timers;
 
@@ -40,6 +41,8 @@ enum What {
     Timers(timers::TimersArgs),
     /// Claim-next latency over HTTP, agents claiming concurrently.
     Claim(claim::ClaimArgs),
+    /// The web console's pages over HTTP, signed in as the demo agent.
+    Console(console::ConsoleArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +65,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
         Some(What::Rules(rules_args)) => rules::run(&rules_args),
         Some(What::Timers(timers_args)) => timers::run(&timers_args, config).await,
         Some(What::Claim(claim_args)) => claim::run(&claim_args, config).await,
+        Some(What::Console(console_args)) => console::run(&console_args, config).await,
     }
 }
 

@@ -24,6 +24,8 @@ use rand::{Rng, SeedableRng};
 /// The demo password of every demo user; printed by `ombud demo`.
 pub const DEMO_PASSWORD: &str = "ombud-demo";
 pub const DEMO_ADMIN: &str = "admin@ombud.demo";
+/// The demo agent the demo suggests signing in as (the first of `AGENTS`).
+pub const DEMO_AGENT: &str = "aiko.tanaka@ombud.demo";
 
 /// (slug, name, kind, tier, country, language)
 const PARTNERS: &[(&str, &str, &str, i64, &str, &str)] = &[
@@ -426,7 +428,7 @@ const INTERNAL_NOTES: &[&str] = &[
 ];
 
 const AGENTS: &[(&str, &str)] = &[
-    ("aiko.tanaka@ombud.demo", "Aiko Tanaka"),
+    (DEMO_AGENT, "Aiko Tanaka"),
     ("minjun.kim@ombud.demo", "Min-jun Kim"),
     ("priya.sharma@ombud.demo", "Priya Sharma"),
     ("somchai.p@ombud.demo", "Somchai Prasert"),

@@ -210,8 +210,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("Ombud demo is serving at http://{}/", config.addr);
             }
             println!(
-                "  console: http://{}/console — sign in as aiko.tanaka@ombud.demo (agent) or {} (admin), password {}",
+                "  console: http://{}/console — sign in as {} (agent) or {} (admin), password {}",
                 config.addr,
+                demo::DEMO_AGENT,
                 demo::DEMO_ADMIN,
                 demo::DEMO_PASSWORD
             );

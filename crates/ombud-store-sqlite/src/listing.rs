@@ -9,7 +9,9 @@
 //! database, are instead checked with `instr` on the documents of each
 //! escalation in sort order, which stops as soon as the page is full.
 
-use ombud_domain::Escalation;
+use std::collections::BTreeSet;
+
+use ombud_domain::{Escalation, Status};
 use ombud_store::codec::{self, micros};
 use ombud_store::listing::search_terms;
 use ombud_store::{
@@ -114,19 +116,53 @@ fn push_any<'a, T: sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'a>(
     list.push_unseparated(")");
 }
 
-/// Adds the filter's conditions. Sorted by deadline, the broad ones — a set
-/// of statuses, unassigned — are written so that SQLite cannot answer them
-/// from their own indexes (a unary `+`): it then walks the deadline index,
-/// where the cases with running clocks (the open ones) come first, and stops
-/// after a page, instead of sorting every open or unassigned case.
-fn push_filters<'a>(query: &mut QueryBuilder<'a, Sqlite>, filter: &'a EscalationFilter) {
-    let walk_deadlines = filter.sort == SortField::DueAt;
-    let broad = if walk_deadlines { "+" } else { "" };
-    push_any(
-        query,
-        &format!("{broad}e.status"),
-        filter.statuses.iter().map(|s| s.as_str()),
-    );
+/// Whether `statuses` are exactly the open ones, as the work lists ask.
+fn open_only(statuses: &[Status]) -> bool {
+    let open: BTreeSet<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
+    statuses.iter().copied().collect::<BTreeSet<_>>() == open
+}
+
+/// The index a work list is read from when SQLite, which keeps no
+/// statistics here, would choose a worse one: an agent's open cases
+/// (`escalations_held`), or the open unassigned ones by deadline.
+fn work_list_index(filter: &EscalationFilter) -> Option<&'static str> {
+    if !open_only(&filter.statuses) || !filter.tags.is_empty() || filter.q.is_some() {
+        return None;
+    }
+    match (&filter.assignee, filter.sort) {
+        (Some(Some(_)), _) => Some("escalations_held"),
+        (Some(None), SortField::DueAt) => Some("escalations_unassigned_by_due"),
+        _ => None,
+    }
+}
+
+/// Adds the filter's conditions. The open statuses are written as the
+/// partial indexes' own predicate. Sorted by deadline without a work-list
+/// index, the broad conditions — a set of statuses, unassigned — are kept
+/// off their own indexes (a unary `+`): SQLite then walks the deadline
+/// index, where the cases with running clocks (the open ones) come first,
+/// and stops after a page instead of sorting every open or unassigned case.
+fn push_filters<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
+    filter: &'a EscalationFilter,
+    indexed: bool,
+) {
+    let broad = if filter.sort == SortField::DueAt && !indexed {
+        "+"
+    } else {
+        ""
+    };
+    if open_only(&filter.statuses) {
+        query.push(format!(
+            " AND {broad}e.status NOT IN ('resolved', 'closed')"
+        ));
+    } else {
+        push_any(
+            query,
+            &format!("{broad}e.status"),
+            filter.statuses.iter().map(|s| s.as_str()),
+        );
+    }
     push_any(query, "e.type", filter.types.iter().map(String::as_str));
     push_any(
         query,
@@ -215,6 +251,13 @@ pub(crate) async fn list(
     } else {
         query.push("escalations e");
     }
+    let indexed = match work_list_index(filter) {
+        Some(index) if by_tag.is_none() => {
+            query.push(format!(" INDEXED BY {index}"));
+            true
+        }
+        _ => false,
+    };
     match &search {
         Search::Indexed { fts, short } if relevance => {
             // bm25() only works in the query that runs the MATCH, so that
@@ -256,7 +299,7 @@ pub(crate) async fn list(
             .push(" AND e.partner = ")
             .push_bind(partner.to_string());
     }
-    push_filters(&mut query, filter);
+    push_filters(&mut query, filter, indexed);
     let other_tags = if by_tag.is_some() {
         &filter.tags[1..]
     } else {

@@ -222,7 +222,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api);
     Router::new()
         .nest("/api/v1", v1)
-        .merge(web::router())
+        .merge(web::router(&state.config))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))

@@ -760,15 +760,20 @@ fn media_matches(declared: &str, sniffed: Option<&str>) -> bool {
 }
 
 /// What an evidence upload carried.
-struct Upload {
+/// An evidence file as uploaded, with what the form said about it.
+pub(crate) struct Upload {
     bytes: axum::body::Bytes,
     filename: String,
     declared: String,
     sensitive: bool,
     visibility: Option<Visibility>,
+    /// A web form's anti-forgery token (`csrf`), checked by its handler.
+    pub form_token: Option<String>,
 }
 
-async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> {
+/// Reads an evidence upload: `file`, and optionally `sensitive`,
+/// `visibility` and a web form's `csrf`.
+pub(crate) async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> {
     let too_large = || {
         ApiError::new(
             "payload_too_large",
@@ -776,7 +781,7 @@ async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> 
         )
     };
     let mut file = None;
-    let (mut sensitive, mut visibility) = (false, None);
+    let (mut sensitive, mut visibility, mut form_token) = (false, None, None);
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -836,6 +841,13 @@ async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> 
                     )
                 })?);
             }
+            "csrf" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
+                form_token = Some(text);
+            }
             other => {
                 return Err(ApiError::field(
                     "validation_failed",
@@ -869,6 +881,7 @@ async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> 
         declared,
         sensitive,
         visibility,
+        form_token,
     })
 }
 
@@ -891,6 +904,43 @@ pub async fn upload_evidence(
         .await
         .map_err(not_found(key))?;
     let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
+    let visibility = match (principal.partner(), upload.visibility) {
+        (Some(_), Some(Visibility::Internal)) => {
+            return Err(ApiError::field(
+                "validation_failed",
+                "visibility",
+                "partners may only upload partner-visible evidence",
+            ));
+        }
+        (Some(_), _) => Visibility::Partner,
+        (None, v) => v.unwrap_or(Visibility::Internal),
+    };
+    let escalation = attach(
+        &state,
+        key,
+        &principal.scope(),
+        upload,
+        visibility,
+        &principal.actor(),
+    )
+    .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Stores `upload` as evidence of `key` with `visibility`, once its content
+/// is what it was declared to be.
+pub(crate) async fn attach(
+    state: &AppState,
+    key: EscalationKey,
+    scope: &Scope,
+    upload: Upload,
+    visibility: Visibility,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
     let sniffed = infer::get(&upload.bytes).map(|t| t.mime_type().to_string());
     if !media_matches(&upload.declared, sniffed.as_deref()) {
         return Err(ApiError::field(
@@ -903,20 +953,9 @@ pub async fn upload_evidence(
             ),
         ));
     }
-    let visibility = match (principal.partner(), upload.visibility) {
-        (Some(_), Some(Visibility::Internal)) => {
-            return Err(ApiError::field(
-                "validation_failed",
-                "visibility",
-                "partners may only upload partner-visible evidence",
-            ));
-        }
-        (Some(_), _) => Visibility::Partner,
-        (None, v) => v.unwrap_or(Visibility::Internal),
-    };
     let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
     let sha256 = state.stores.blobs.put(upload.bytes).await?;
-    let (actor, now) = (principal.actor(), state.clock.now());
+    let now = state.clock.now();
     let evidence = Evidence {
         id: String::new(),
         sha256,
@@ -929,16 +968,11 @@ pub async fn upload_evidence(
         uploaded_by: actor.id.clone(),
         uploaded_at: now,
     };
-    let escalation = mutate(&state, &principal.scope(), key, None, |e| {
-        let (next, event) = e.add_evidence(evidence.clone(), &actor, now);
+    mutate(state, scope, key, None, |e| {
+        let (next, event) = e.add_evidence(evidence.clone(), actor, now);
         Ok((next, vec![event]))
     })
-    .await?;
-    Ok(escalation_response(
-        StatusCode::CREATED,
-        escalation,
-        &principal,
-    ))
+    .await
 }
 
 /// Download an evidence file.

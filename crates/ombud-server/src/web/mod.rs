@@ -13,14 +13,14 @@ mod view;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::{AppState, ServerConfig};
 
 /// What a page may load: only Ombud's own script, styles and images; no
 /// inline script, no framing, forms only back to Ombud.
@@ -28,9 +28,17 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
-/// The console's routes, beside `/api/v1`.
-pub fn router() -> Router<AppState> {
+/// The console's and the portal's routes, beside `/api/v1`.
+pub fn router(config: &ServerConfig) -> Router<AppState> {
+    // Evidence uploads may be larger than other bodies.
+    let uploads = Router::new()
+        .route(
+            "/portal/escalations/{key}/evidence",
+            post(portal::attach_evidence),
+        )
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
     Router::new()
+        .merge(uploads)
         .route("/", get(|| async { Redirect::to("/console") }))
         .route(
             "/sign-in",
@@ -78,6 +86,10 @@ pub fn router() -> Router<AppState> {
         .route("/portal/new", get(portal::new_form).post(portal::file_new))
         .route("/portal/escalations/{key}", get(portal::escalation))
         .route("/portal/escalations/{key}/replies", post(portal::reply))
+        .route(
+            "/portal/escalations/{key}/evidence/{id}",
+            get(portal::evidence),
+        )
         .route("/assets/ombud.css", get(stylesheet))
         .route("/assets/ombud.js", get(script))
         .layer(middleware::from_fn(security_headers))

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use ombud_domain::{EscalationKey, NewEscalation, NewSubject, RefKind, SubjectKind, Visibility};
@@ -17,7 +17,10 @@ use super::session::WebUser;
 use super::view::{Choice, TimelineItem, choices, reference_choices, subject_label};
 use super::{WebResult, render};
 use crate::AppState;
-use crate::routes::escalations::{file, mutate, parse_key, with_timeline};
+use crate::error::ApiError;
+use crate::routes::escalations::{
+    attach, evidence_response, file, mutate, not_found, parse_key, read_upload, with_timeline,
+};
 
 /// Rows on the portal's list.
 const PAGE: u32 = 100;
@@ -90,17 +93,22 @@ struct EscalationPage {
     description: String,
     subjects: Vec<String>,
     timeline: Vec<TimelineItem>,
+    /// Partner-visible evidence: `(id, filename, media type)`.
+    evidence: Vec<(String, String, String)>,
     notice: Option<String>,
     error: Option<String>,
+    /// Why the last file was refused.
+    upload_error: Option<String>,
     /// The reply as typed, when it was refused.
     draft: String,
 }
 
-/// What a reply form brought back to the page.
+/// What a reply or upload form brought back to the page.
 #[derive(Default)]
 struct Outcome {
     notice: Option<String>,
     error: Option<String>,
+    upload_error: Option<String>,
     draft: String,
 }
 
@@ -126,8 +134,20 @@ async fn escalation_page(
         description: e.description,
         subjects: e.subjects.iter().map(subject_label).collect(),
         timeline: timeline.iter().map(TimelineItem::of).collect(),
+        evidence: e
+            .evidence
+            .iter()
+            .map(|item| {
+                let media = item
+                    .sniffed_type
+                    .clone()
+                    .unwrap_or_else(|| item.declared_type.clone());
+                (item.id.clone(), item.filename.clone(), media)
+            })
+            .collect(),
         notice: outcome.notice,
         error: outcome.error,
+        upload_error: outcome.upload_error,
         draft: outcome.draft,
     })
 }
@@ -186,9 +206,9 @@ pub(super) async fn reply(
         ),
         Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let outcome = Outcome {
-                notice: None,
                 error: Some(error.detail),
                 draft: form.body,
+                ..Outcome::default()
             };
             let page = escalation_page(&state, user, partner, key, outcome).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -345,4 +365,69 @@ pub(super) async fn file_new(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Attaches a file to one of the partner's escalations (partner-visible,
+/// its content checked against its declared type); a refused file is shown
+/// on the page with why.
+pub(super) async fn attach_evidence(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    multipart: Multipart,
+) -> WebResult<Response> {
+    let partner = user.require_partner()?;
+    let key = parse_key(&key)?;
+    let refused = |error: ApiError| Outcome {
+        upload_error: Some(error.detail),
+        ..Outcome::default()
+    };
+    let outcome = match read_upload(multipart, state.config.max_upload_bytes).await {
+        Ok(upload) => {
+            user.check_form(upload.form_token.as_deref().unwrap_or_default(), &headers)?;
+            let scope = Scope::Partner(partner.clone());
+            match attach(
+                &state,
+                key,
+                &scope,
+                upload,
+                Visibility::Partner,
+                &user.actor(),
+            )
+            .await
+            {
+                Ok(_) => {
+                    return Ok(Redirect::to(&format!(
+                        "/portal/escalations/{key}?notice=File+attached."
+                    ))
+                    .into_response());
+                }
+                Err(error) if error.status().is_client_error() => refused(error),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(error) if error.status().is_client_error() => refused(error),
+        Err(error) => return Err(error.into()),
+    };
+    let page = escalation_page(&state, user, partner, key, outcome).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// A partner-visible file of one of the partner's escalations.
+pub(super) async fn evidence(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let partner = user.require_partner()?;
+    let key = parse_key(&key)?;
+    let escalation = state
+        .stores
+        .escalations
+        .get(key, &Scope::Partner(partner))
+        .await
+        .map_err(not_found(key))?
+        .partner_view();
+    Ok(evidence_response(&state, &escalation, &id, "attachment").await?)
 }

@@ -12,12 +12,16 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use ombud_domain::Role;
 use serde_json::json;
 
-use crate::console::{PASSWORD, setup};
-use crate::helpers::{TestApp, on_both_backends, police_case};
+use crate::console::{PASSWORD, add_user, setup};
+use crate::helpers::{PNG, TestApp, on_both_backends, police_case};
 
-on_both_backends!(an_agent_signs_in_claims_and_comments_in_chromium);
+on_both_backends!(
+    an_agent_signs_in_claims_and_comments_in_chromium,
+    a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged
+);
 
 /// A headless Chromium session; the driver stops with it.
 struct Browser {
@@ -319,5 +323,69 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     arrive(c, "Forbidden · Ombud").await;
     assert_eq!(app.timeline("ESC-1", &app.admin).await.len(), before);
 
+    browser.client.clone().close().await.expect("close");
+}
+
+async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(app: TestApp) {
+    let Some(browser) = chromium().await else {
+        return;
+    };
+    crate::messages::give_the_police_a_desk_and_templates(&app).await;
+    add_user(
+        &app,
+        "desk@police.example",
+        Role::Partner,
+        Some("jp-police"),
+    )
+    .await;
+    let image = tempfile::Builder::new()
+        .suffix(".png")
+        .tempfile()
+        .expect("temp file");
+    std::fs::write(image.path(), PNG).expect("write the image");
+    let c = &browser.client;
+    c.goto(&format!("{}/sign-in", app.base))
+        .await
+        .expect("goto");
+    type_into(c, Locator::Id("email"), "desk@police.example").await;
+    type_into(c, Locator::Id("password"), PASSWORD).await;
+    click(c, Locator::Css("form[action='/sign-in'] button")).await;
+    arrive(c, "Our escalations · Ombud").await;
+
+    click(c, Locator::LinkText("New escalation")).await;
+    arrive(c, "New escalation · Ombud").await;
+    c.find(Locator::Id("type"))
+        .await
+        .unwrap()
+        .select_by_value("impersonation")
+        .await
+        .unwrap();
+    type_into(c, Locator::Id("title"), "警察庁をかたる偽アカウント").await;
+    type_into(
+        c,
+        Locator::Id("description"),
+        "当庁の名前で詐欺を勧誘しています。",
+    )
+    .await;
+    type_into(c, Locator::Id("subject"), "https://social.example/npa_fake").await;
+    click(c, Locator::Css("form[action='/portal/new'] button")).await;
+    notice_is(c, "Received as ESC-1. The escalations team has it.").await;
+
+    let chosen = image.path().to_str().expect("a UTF-8 path");
+    type_into(c, Locator::Id("file"), chosen).await;
+    click(c, Locator::Css("form[action$='/evidence'] button")).await;
+    notice_is(c, "File attached.").await;
+    let files = text_of(c, Locator::Css("section[aria-labelledby=files-h] ul")).await;
+    assert!(files.contains(".png"), "{files}");
+    // The acknowledgement went out by email and shows as a message sent.
+    let timeline = text_of(c, Locator::Css(".timeline")).await;
+    assert!(timeline.contains("message sent"), "{timeline}");
+    assert!(
+        app.smtp
+            .received()
+            .iter()
+            .any(|mail| mail.contains("ESC-1")),
+        "the acknowledgement names the case"
+    );
     browser.client.clone().close().await.expect("close");
 }

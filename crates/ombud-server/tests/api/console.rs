@@ -19,12 +19,13 @@ on_both_backends!(
     a_required_consult_asked_in_the_console_blocks_resolving_until_answered,
     staff_preview_and_send_a_template_to_the_partner,
     cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note,
-    the_overview_shows_the_backlog_and_intake_with_their_numbers
+    the_overview_shows_the_backlog_and_intake_with_their_numbers,
+    partners_attach_files_whose_content_matches_their_type
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-async fn add_user(app: &TestApp, email: &str, role: Role, partner: Option<&str>) {
+pub async fn add_user(app: &TestApp, email: &str, role: Role, partner: Option<&str>) {
     let user = NewUser {
         email: email.into(),
         name: "Mika Tanaka".into(),
@@ -863,4 +864,76 @@ async fn the_overview_shows_the_backlog_and_intake_with_their_numbers(app: TestA
         csv,
         "day,type,escalations\r\n2026-11-25,account_access,1\r\n2026-11-25,scams_fraud,1\r\n"
     );
+}
+
+async fn partners_attach_files_whose_content_matches_their_type(app: TestApp) {
+    setup(&app).await;
+    add_user(
+        &app,
+        "desk@police.example",
+        Role::Partner,
+        Some("jp-police"),
+    )
+    .await;
+    let mut partner = Browser::new(&app);
+    let csrf = partner.sign_in("desk@police.example", "/portal").await;
+    let send = |token: String, bytes: Vec<u8>, media: &'static str| {
+        let form = upload(
+            bytes,
+            "screen.png",
+            media,
+            &[("csrf", &token), ("sensitive", "true")],
+        );
+        partner
+            .client
+            .post(format!("{}/portal/escalations/ESC-1/evidence", app.base))
+            .header(COOKIE, partner.cookies.join("; "))
+            .header(ORIGIN, &app.base)
+            .multipart(form)
+            .send()
+    };
+    let forged = send("forged".into(), PNG.to_vec(), "image/png")
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let lying = send(csrf.clone(), b"#!/bin/sh".to_vec(), "image/png")
+        .await
+        .unwrap();
+    assert_eq!(lying.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(lying.text().await.unwrap().contains("declared image/png"));
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["evidence"], json!([]), "refused files are not kept");
+
+    let attached = send(csrf.clone(), PNG.to_vec(), "image/png").await.unwrap();
+    assert_eq!(
+        location(&attached),
+        "/portal/escalations/ESC-1?notice=File+attached."
+    );
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &stored["evidence"][0]["visibility"],
+            &stored["evidence"][0]["sensitive"]
+        ),
+        (&json!("partner"), &json!(true))
+    );
+    let page = partner
+        .get("/portal/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"evidence/ev-1">screen.png</a>"#));
+    let file = partner.get("/portal/escalations/ESC-1/evidence/ev-1").await;
+    assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
 }

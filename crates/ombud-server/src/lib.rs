@@ -78,6 +78,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
+    sign_in_guard: Arc<web::SignInGuard>,
 }
 
 impl AppState {
@@ -87,6 +88,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             metrics: Arc::default(),
+            sign_in_guard: Arc::default(),
         }
     }
 }

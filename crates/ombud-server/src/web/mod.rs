@@ -11,6 +11,8 @@ mod portal;
 mod session;
 mod view;
 
+pub(crate) use session::SignInGuard;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};

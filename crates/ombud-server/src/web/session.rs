@@ -6,7 +6,8 @@
 //! when the request came over TLS. The sign-in form, before any session,
 //! is protected by a double-submitted token in its own cookie.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use askama::Template;
 use axum::Form;
@@ -15,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use ombud_domain::{Actor, Role};
 use ombud_store::{NewSession, StoreError, User, sha256_hex};
 use rand::RngCore;
@@ -30,6 +31,53 @@ const SESSION_COOKIE: &str = "ombud_session";
 const SIGN_IN_COOKIE: &str = "ombud_sign_in";
 /// How long a session lasts from sign-in: a long working day.
 const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+
+/// Failed sign-ins an email may have within `FAILURE_WINDOW` before it is
+/// refused until the oldest of them is that old.
+const MAX_FAILURES: usize = 5;
+const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+/// Emails with recent failures remembered at most; past it, old ones go.
+const REMEMBERED_EMAILS: usize = 10_000;
+
+/// Slows password guessing: after `MAX_FAILURES` wrong passwords for one
+/// email within `FAILURE_WINDOW`, that email cannot sign in until the window
+/// has passed, right password or not. Kept in memory, per node.
+#[derive(Debug, Default)]
+pub(crate) struct SignInGuard {
+    failures: Mutex<HashMap<String, Vec<Timestamp>>>,
+}
+
+impl SignInGuard {
+    fn recent(failures: &mut Vec<Timestamp>, now: Timestamp) {
+        failures.retain(|at| now.duration_since(*at) < FAILURE_WINDOW);
+    }
+
+    fn blocked(&self, email: &str, now: Timestamp) -> bool {
+        let mut all = self.failures.lock().expect("the guard is never poisoned");
+        all.get_mut(email).is_some_and(|failures| {
+            Self::recent(failures, now);
+            failures.len() >= MAX_FAILURES
+        })
+    }
+
+    fn failed(&self, email: &str, now: Timestamp) {
+        let mut all = self.failures.lock().expect("the guard is never poisoned");
+        if all.len() >= REMEMBERED_EMAILS {
+            all.retain(|_, failures| {
+                Self::recent(failures, now);
+                !failures.is_empty()
+            });
+        }
+        all.entry(email.to_string()).or_default().push(now);
+    }
+
+    fn succeeded(&self, email: &str) {
+        self.failures
+            .lock()
+            .expect("the guard is never poisoned")
+            .remove(email);
+    }
+}
 
 /// Checked when the email is unknown, so that an unknown address takes as
 /// long to refuse as a wrong password.
@@ -212,6 +260,23 @@ pub(super) async fn sign_in(
         return Err(forged());
     }
     let email = form.email.trim().to_lowercase();
+    let now = state.clock.now();
+    let refuse = |status, error: &str| {
+        render(
+            status,
+            &SignInPage {
+                csrf: &form.csrf,
+                email: &form.email,
+                error: Some(error),
+            },
+        )
+    };
+    if state.sign_in_guard.blocked(&email, now) {
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins for this account: try again in 15 minutes.",
+        ));
+    }
     let credentials = match state.stores.directory.user_credentials(&email).await {
         Ok(credentials) => Some(credentials),
         Err(StoreError::NotFound) => None,
@@ -227,18 +292,15 @@ pub(super) async fn sign_in(
     let user = match credentials {
         Some(credentials) if verified && credentials.user.active => credentials.user,
         _ => {
-            return Ok(render(
+            state.sign_in_guard.failed(&email, now);
+            return Ok(refuse(
                 StatusCode::UNAUTHORIZED,
-                &SignInPage {
-                    csrf: &form.csrf,
-                    email: &form.email,
-                    error: Some("That email and password do not match an active account."),
-                },
+                "That email and password do not match an active account.",
             ));
         }
     };
+    state.sign_in_guard.succeeded(&email);
     let secret = random_hex(32);
-    let now = state.clock.now();
     state
         .stores
         .directory

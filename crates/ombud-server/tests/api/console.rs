@@ -20,7 +20,8 @@ on_both_backends!(
     staff_preview_and_send_a_template_to_the_partner,
     cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note,
     the_overview_shows_the_backlog_and_intake_with_their_numbers,
-    partners_attach_files_whose_content_matches_their_type
+    partners_attach_files_whose_content_matches_their_type,
+    repeated_wrong_passwords_hold_the_account_for_a_while
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -936,4 +937,36 @@ async fn partners_attach_files_whose_content_matches_their_type(app: TestApp) {
     assert!(page.contains(r#"evidence/ev-1">screen.png</a>"#));
     let file = partner.get("/portal/escalations/ESC-1/evidence/ev-1").await;
     assert_eq!(file.bytes().await.unwrap().as_ref(), PNG);
+}
+
+async fn repeated_wrong_passwords_hold_the_account_for_a_while(app: TestApp) {
+    setup(&app).await;
+    let mut browser = Browser::new(&app);
+    let csrf = token(&browser.get("/sign-in").await.text().await.unwrap());
+    let attempt = async |browser: &mut Browser<'_>, password: &str| {
+        browser
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("email", "mika@example.com"),
+                    ("password", password),
+                ],
+            )
+            .await
+            .status()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt(&mut browser, "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right password waits.
+    assert_eq!(
+        attempt(&mut browser, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(jiff::SignedDuration::from_mins(15));
+    assert_eq!(attempt(&mut browser, PASSWORD).await, StatusCode::SEE_OTHER);
 }

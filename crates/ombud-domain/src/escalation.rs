@@ -12,7 +12,7 @@ use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
 use crate::links::Link;
 use crate::routing::{FiredRule, PriorityScore};
-use crate::sla::{self, EscalationClock};
+use crate::sla::{self, ClockSource, EscalationClock};
 use crate::subject::{NewSubject, Subject};
 use crate::validation::{self, Collector, Invalid};
 
@@ -883,12 +883,24 @@ impl Escalation {
         self.version += 1;
     }
 
-    /// What a partner may see of this escalation: no internal evidence, and
-    /// none of the internal and regulatory clocks.
+    /// What a partner may see of this escalation: what they reported and
+    /// its progress, partner-visible evidence, and the clocks of the SLA
+    /// policy (the deadlines promised to them). Not shown: who holds it and
+    /// in which queue, the priority score and the rules that fired, the
+    /// consults, links to other escalations (which may be another
+    /// partner's), internal evidence, and regulatory and consult clocks.
     pub fn partner_view(mut self) -> Escalation {
         self.evidence
             .retain(|e| e.visibility == Visibility::Partner);
-        self.clocks.clear();
+        self.clocks
+            .retain(|c| matches!(c.source, ClockSource::Policy(_)));
+        self.assignee = None;
+        self.queue = None;
+        self.score = None;
+        self.rules_fired.clear();
+        self.sla_policy = None;
+        self.consults.clear();
+        self.links.clear();
         self
     }
 }
@@ -1110,5 +1122,30 @@ mod tests {
         let view = e.partner_view();
         assert_eq!(view.evidence.len(), 1);
         assert_eq!(view.evidence[0].id, "ev-2");
+    }
+
+    #[test]
+    fn partner_view_hides_who_holds_it_and_how_it_was_routed() {
+        let mut e = sample();
+        e.assignee = Some("aiko@example.com".into());
+        e.queue = Some("apac-legal".into());
+        e.rules_fired = vec!["korea-orders".into()];
+        e.sla_policy = Some("vip".into());
+        let view = e.clone().partner_view();
+        assert_eq!(
+            (
+                view.assignee,
+                view.queue,
+                view.rules_fired.len(),
+                view.sla_policy
+            ),
+            (None, None, 0, None)
+        );
+        assert!(view.consults.is_empty() && view.links.is_empty() && view.score.is_none());
+        assert_eq!(
+            (view.title, view.status),
+            (e.title, e.status),
+            "the report stays"
+        );
     }
 }

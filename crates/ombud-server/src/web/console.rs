@@ -7,17 +7,18 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
-use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
 use ombud_domain::template::Template as MessageTemplate;
 use ombud_domain::{Escalation, Evidence, RefKind, Status, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
-use super::view::{Choice, TimelineItem, choices, reference_choices, subject_label};
+use super::view::{
+    Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_label,
+};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -27,39 +28,8 @@ use crate::routes::documents::list;
 use crate::routes::escalations::{evidence_response, mutate, not_found, parse_key, with_timeline};
 use crate::routes::messages::{self, MessageRequest, compose_request};
 
-/// A deadline this close is shown as breaching soon.
-const SOON: SignedDuration = SignedDuration::from_hours(2);
 /// Rows on one page of a work list.
 const PAGE: u32 = 100;
-
-/// `1d 4h`, `3h 12m`, `45m`: a duration as people read it on a list.
-fn span(duration: SignedDuration) -> String {
-    let minutes = duration.as_mins().abs();
-    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    match (days, hours) {
-        (0, 0) => format!("{mins}m"),
-        (0, _) => format!("{hours}h {mins}m"),
-        _ => format!("{days}d {hours}h"),
-    }
-}
-
-/// How a due instant reads at `now`, and the row's urgency class.
-fn due(due_at: Option<Timestamp>, now: Timestamp) -> (String, &'static str) {
-    match due_at {
-        None => ("—".into(), ""),
-        Some(at) if at <= now => (
-            format!("breached {} ago", span(now.duration_since(at))),
-            "breached",
-        ),
-        Some(at) => {
-            let left = at.duration_since(now);
-            (
-                format!("in {}", span(left)),
-                if left <= SOON { "soon" } else { "" },
-            )
-        }
-    }
-}
 
 /// One escalation on a work list.
 struct Row {
@@ -197,49 +167,6 @@ pub(super) async fn claim(
         }
         .into_response(),
     )
-}
-
-/// One clock as the workspace shows it.
-struct ClockRow {
-    kind: &'static str,
-    source: String,
-    target: String,
-    state: &'static str,
-    due: String,
-    left: String,
-    urgency: &'static str,
-}
-
-fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
-    let state = clock.state(now);
-    let (left, urgency) = match state {
-        ClockState::Running => due(clock.due_at, now),
-        ClockState::Breached => due(clock.due_at, now),
-        _ => ("—".into(), ""),
-    };
-    ClockRow {
-        kind: clock.kind.as_str(),
-        source: match &clock.source {
-            ClockSource::Policy(code) => format!("SLA policy {code}"),
-            ClockSource::Regulation(id) => format!("regulation {id}"),
-            ClockSource::Consult(n) => format!("consult #{n}"),
-        },
-        target: clock.target.clone(),
-        state: match state {
-            ClockState::Armed => "waiting for the partner",
-            ClockState::Running => "running",
-            ClockState::Paused => "paused",
-            ClockState::Met => "met",
-            ClockState::MetLate => "met late",
-            ClockState::Breached => "breached",
-        },
-        due: clock
-            .due_at
-            .map(|at| at.to_string())
-            .unwrap_or_else(|| "—".into()),
-        left,
-        urgency,
-    }
 }
 
 /// One piece of evidence as the workspace shows it.

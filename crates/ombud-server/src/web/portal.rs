@@ -14,7 +14,9 @@ use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
-use super::view::{Choice, TimelineItem, choices, reference_choices, subject_label};
+use super::view::{
+    Choice, ClockRow, TimelineItem, choices, clock_row, reference_choices, subject_label,
+};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -93,6 +95,8 @@ struct EscalationPage {
     description: String,
     subjects: Vec<String>,
     timeline: Vec<TimelineItem>,
+    /// The deadlines promised to the partner (the SLA policy's clocks).
+    clocks: Vec<ClockRow>,
     /// Partner-visible evidence: `(id, filename, media type)`.
     evidence: Vec<(String, String, String)>,
     notice: Option<String>,
@@ -134,6 +138,11 @@ async fn escalation_page(
         description: e.description,
         subjects: e.subjects.iter().map(subject_label).collect(),
         timeline: timeline.iter().map(TimelineItem::of).collect(),
+        clocks: e
+            .clocks
+            .iter()
+            .map(|c| clock_row(c, state.clock.now()))
+            .collect(),
         evidence: e
             .evidence
             .iter()

@@ -1,5 +1,7 @@
 //! What the console and the portal show alike, prepared for templates.
 
+use jiff::{SignedDuration, Timestamp};
+use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
 use ombud_domain::{RefKind, StoredEvent, Subject, Visibility};
 
 use super::WebResult;
@@ -78,4 +80,79 @@ pub(super) async fn reference_choices(
             .map(|item| (item.code, item.label)),
         chosen,
     ))
+}
+
+/// A deadline this close is shown as breaching soon.
+const SOON: SignedDuration = SignedDuration::from_hours(2);
+
+/// `1d 4h`, `3h 12m`, `45m`: a duration as people read it on a list.
+pub(super) fn span(duration: SignedDuration) -> String {
+    let minutes = duration.as_mins().abs();
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// How a due instant reads at `now`, and the row's urgency class.
+pub(super) fn due(due_at: Option<Timestamp>, now: Timestamp) -> (String, &'static str) {
+    match due_at {
+        None => ("—".into(), ""),
+        Some(at) if at <= now => (
+            format!("breached {} ago", span(now.duration_since(at))),
+            "breached",
+        ),
+        Some(at) => {
+            let left = at.duration_since(now);
+            (
+                format!("in {}", span(left)),
+                if left <= SOON { "soon" } else { "" },
+            )
+        }
+    }
+}
+
+/// One clock as the workspace shows it.
+pub(super) struct ClockRow {
+    pub kind: &'static str,
+    pub source: String,
+    pub target: String,
+    pub state: &'static str,
+    pub due: String,
+    pub left: String,
+    pub urgency: &'static str,
+}
+
+pub(super) fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
+    let state = clock.state(now);
+    let (left, urgency) = match state {
+        ClockState::Running => due(clock.due_at, now),
+        ClockState::Breached => due(clock.due_at, now),
+        _ => ("—".into(), ""),
+    };
+    ClockRow {
+        kind: clock.kind.as_str(),
+        source: match &clock.source {
+            ClockSource::Policy(code) => format!("SLA policy {code}"),
+            ClockSource::Regulation(id) => format!("regulation {id}"),
+            ClockSource::Consult(n) => format!("consult #{n}"),
+        },
+        target: clock.target.clone(),
+        state: match state {
+            ClockState::Armed => "waiting for the partner",
+            ClockState::Running => "running",
+            ClockState::Paused => "paused",
+            ClockState::Met => "met",
+            ClockState::MetLate => "met late",
+            ClockState::Breached => "breached",
+        },
+        due: clock
+            .due_at
+            .map(|at| at.to_string())
+            .unwrap_or_else(|| "—".into()),
+        left,
+        urgency,
+    }
 }

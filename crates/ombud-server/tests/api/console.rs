@@ -21,7 +21,8 @@ on_both_backends!(
     cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note,
     the_overview_shows_the_backlog_and_intake_with_their_numbers,
     partners_attach_files_whose_content_matches_their_type,
-    repeated_wrong_passwords_hold_the_account_for_a_while
+    repeated_wrong_passwords_hold_the_account_for_a_while,
+    partners_follow_the_deadlines_promised_to_them
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -969,4 +970,37 @@ async fn repeated_wrong_passwords_hold_the_account_for_a_while(app: TestApp) {
     );
     app.clock.advance(jiff::SignedDuration::from_mins(15));
     assert_eq!(attempt(&mut browser, PASSWORD).await, StatusCode::SEE_OTHER);
+}
+
+async fn partners_follow_the_deadlines_promised_to_them(app: TestApp) {
+    let policy = json!({"code": "default", "name": "Default", "basis": "calendar",
+        "targets": {"acknowledgement": "PT1H", "resolution": "PT24H"}});
+    let created = app
+        .put("/api/v1/sla-policies/default", &app.admin, &policy)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    setup(&app).await;
+    add_user(
+        &app,
+        "desk@police.example",
+        Role::Partner,
+        Some("jp-police"),
+    )
+    .await;
+    let mut partner = Browser::new(&app);
+    partner.sign_in("desk@police.example", "/portal").await;
+    let page = partner
+        .get("/portal/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Our commitments"));
+    assert!(
+        page.contains(
+            "<td>acknowledgement</td><td>PT1H</td><td>running</td><td>2026-11-25T10:00:00Z</td>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("<td>resolution</td><td>PT24H</td>"));
 }

@@ -79,14 +79,30 @@ async fn a_partners_business_hours_policy_sets_its_clocks(app: TestApp) {
     assert_eq!(resolution["due_at"], "2026-11-27T09:00:00Z");
     assert_eq!(resolution["calendar"]["time_zone"], "Asia/Tokyo");
 
-    // The partner does not see internal clocks.
+    // The partner sees the deadlines promised to them (the policy's), and
+    // nothing internal: no regulatory clocks, holder, queue or score.
     let seen: Value = app
         .get("/api/v1/escalations/ESC-1", &app.police)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(seen["clocks"], json!([]));
+    let sources: Vec<&str> = seen["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["policy", "policy"], "{seen:#}");
+    assert_eq!(
+        (
+            &seen["queue"],
+            &seen["score"],
+            &seen["assignee"],
+            &seen["consults"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null, &json!([]))
+    );
 
     // Triage acknowledges; waiting on the partner pauses the resolution clock.
     for to in ["triaged", "awaiting_partner"] {

@@ -10,7 +10,7 @@ use ombud_domain::assignment::{AgentProfile, Queue};
 use ombud_domain::deadlines::{BusinessCalendar, CalendarSpec};
 use ombud_domain::regulatory::RegulatoryRule;
 use ombud_domain::routing::PartnerFacts;
-use ombud_domain::sla::{self, ClockSettings, EscalationFacts, SlaPolicy};
+use ombud_domain::sla::{self, ClockSettings, EscalationFacts, RegulationSetting, SlaPolicy};
 use ombud_domain::{
     Actor, Escalation, EscalationDraft, EscalationKey, EscalationPatch, NewEscalation, NewEvent,
     NewPartner, NewSubject, PartnerKind, Role, Status, StoredEvent, SubjectKind, Tier, Visibility,
@@ -658,20 +658,29 @@ pub async fn seed_escalations(
 ) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let vocabulary = Vocabulary::defaults();
-    let policies = policies()?;
-    let calendars = calendars()?;
-    let clocks = ClockSettings {
-        policies: &policies,
-        calendars: &calendars,
-        regulations: RegulatoryRule::catalogue(),
-        regulation_settings: &BTreeMap::new(),
-        forced_policy: None,
-    };
+    let (policies, calendars) = (policies()?, calendars()?);
+    let clocks = demo_clocks(&policies, &calendars);
     let build = |key| match shape {
         Shape::Lifecycle => build_escalation(&mut rng, key, now, &vocabulary, clocks),
         Shape::Open => open_escalation(&mut rng, key, now, &vocabulary, clocks, Some(now)),
     };
     store_escalations(stores, count, build, progress).await
+}
+
+/// How the demo starts clocks: its SLA policies and calendars, and the
+/// regulatory catalogue as shipped.
+fn demo_clocks<'a>(
+    policies: &'a [SlaPolicy],
+    calendars: &'a BTreeMap<String, BusinessCalendar>,
+) -> ClockSettings<'a> {
+    const NO_OVERRIDES: &BTreeMap<String, RegulationSetting> = &BTreeMap::new();
+    ClockSettings {
+        policies,
+        calendars,
+        regulations: RegulatoryRule::catalogue(),
+        regulation_settings: NO_OVERRIDES,
+        forced_policy: None,
+    }
 }
 
 /// Stores the escalations `build` makes for keys 1..=count, in batches.
@@ -1059,13 +1068,7 @@ mod tests {
         let vocabulary = Vocabulary::defaults();
         let mut rng = StdRng::seed_from_u64(7);
         let (policies, calendars) = (policies().unwrap(), calendars().unwrap());
-        let clocks = ClockSettings {
-            policies: &policies,
-            calendars: &calendars,
-            regulations: RegulatoryRule::catalogue(),
-            regulation_settings: &BTreeMap::new(),
-            forced_policy: None,
-        };
+        let clocks = demo_clocks(&policies, &calendars);
         let mut statuses = std::collections::HashSet::new();
         let mut languages = std::collections::HashSet::new();
         for n in 1..=400 {
@@ -1114,13 +1117,7 @@ mod tests {
         let now: Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
         let vocabulary = Vocabulary::defaults();
         let (policies, calendars) = (policies().unwrap(), calendars().unwrap());
-        let clocks = ClockSettings {
-            policies: &policies,
-            calendars: &calendars,
-            regulations: RegulatoryRule::catalogue(),
-            regulation_settings: &BTreeMap::new(),
-            forced_policy: None,
-        };
+        let clocks = demo_clocks(&policies, &calendars);
         let mut rng = StdRng::seed_from_u64(7);
         for n in 1..=200 {
             let x = open_escalation(

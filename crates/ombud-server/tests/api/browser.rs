@@ -156,6 +156,12 @@ async fn type_into(client: &Client, locator: Locator<'_>, text: &str) {
     element.send_keys(text).await.expect("typing");
 }
 
+/// Picks `value` in the select with id `id`.
+async fn choose(client: &Client, id: &str, value: &str) {
+    let select = client.find(Locator::Id(id)).await.expect("the select");
+    select.select_by_value(value).await.expect("choosing");
+}
+
 /// Clicks the element `locator` finds.
 async fn click(client: &Client, locator: Locator<'_>) {
     let element = client.find(locator).await.expect("the control");
@@ -271,8 +277,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
 
     // Reply to the partner from a template, read first as they will.
     let mails = app.smtp.received().len();
-    let template = c.find(Locator::Id("template")).await.unwrap();
-    template.select_by_value("update").await.unwrap();
+    choose(c, "template", "update").await;
     click(c, Locator::Css("form[method=get] button")).await;
     let preview = text_of(c, Locator::Css(".preview")).await;
     assert!(
@@ -288,12 +293,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     type_into(c, Locator::Id("question"), "Is the order valid in Japan?").await;
     click(c, Locator::Css("form[action$='/consults'] button")).await;
     notice_is(c, "Consult requested.").await;
-    c.find(Locator::Id("to"))
-        .await
-        .unwrap()
-        .select_by_value("resolved")
-        .await
-        .unwrap();
+    choose(c, "to", "resolved").await;
     click(c, Locator::Css("form[action$='/transition'] button")).await;
     arrive(c, "Conflict · Ombud").await;
     c.back().await.unwrap();
@@ -301,12 +301,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     type_into(c, Locator::Id("note-1"), "Valid.").await;
     click(c, Locator::Css("form[action$='/consults/1/answer'] button")).await;
     notice_is(c, "Consult answered.").await;
-    c.find(Locator::Id("to"))
-        .await
-        .unwrap()
-        .select_by_value("resolved")
-        .await
-        .unwrap();
+    choose(c, "to", "resolved").await;
     click(c, Locator::Css("form[action$='/transition'] button")).await;
     notice_is(c, "Status changed to resolved.").await;
 
@@ -354,12 +349,7 @@ async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(ap
 
     click(c, Locator::LinkText("New escalation")).await;
     arrive(c, "New escalation · Ombud").await;
-    c.find(Locator::Id("type"))
-        .await
-        .unwrap()
-        .select_by_value("impersonation")
-        .await
-        .unwrap();
+    choose(c, "type", "impersonation").await;
     type_into(c, Locator::Id("title"), "警察庁をかたる偽アカウント").await;
     type_into(
         c,

@@ -719,7 +719,33 @@ pub async fn add_subject(
     Json(subject): Json<NewSubject>,
 ) -> ApiResult<Response> {
     let key = parse_key(&key)?;
-    check_subject_surfaces(&state, &[subject.surface.as_str()], "subjects")
+    let escalation = add_subject_as(
+        &state,
+        &principal.scope(),
+        key,
+        if_match.0,
+        &subject,
+        &principal.actor(),
+    )
+    .await?;
+    Ok(escalation_response(
+        StatusCode::CREATED,
+        escalation,
+        &principal,
+    ))
+}
+
+/// Adds `subject` to `key` as `actor`, once its surface is known; the
+/// routing rules run again, since they read subjects.
+pub(crate) async fn add_subject_as(
+    state: &AppState,
+    scope: &Scope,
+    key: EscalationKey,
+    if_match: Option<i64>,
+    subject: &NewSubject,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    check_subject_surfaces(state, &[subject.surface.as_str()], "subjects")
         .await
         .map_err(|mut e| {
             for f in &mut e.errors {
@@ -727,17 +753,12 @@ pub async fn add_subject(
             }
             e
         })?;
-    let (actor, now) = (principal.actor(), state.clock.now());
-    let escalation = mutate_routed(&state, &principal.scope(), key, if_match.0, |e| {
-        let (next, event) = e.add_subject(&subject, &actor, now)?;
+    let now = state.clock.now();
+    mutate_routed(state, scope, key, if_match, |e| {
+        let (next, event) = e.add_subject(subject, actor, now)?;
         Ok((next, vec![event]))
     })
-    .await?;
-    Ok(escalation_response(
-        StatusCode::CREATED,
-        escalation,
-        &principal,
-    ))
+    .await
 }
 
 /// Media types whose content must match what the uploader declared.
@@ -766,7 +787,8 @@ pub(crate) struct Upload {
     filename: String,
     declared: String,
     sensitive: bool,
-    visibility: Option<Visibility>,
+    /// As the form asked; the caller decides what a missing one means.
+    pub visibility: Option<Visibility>,
     /// A web form's anti-forgery token (`csrf`), checked by its handler.
     pub form_token: Option<String>,
 }

@@ -4,20 +4,21 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::template::Template as MessageTemplate;
-use ombud_domain::{Escalation, Evidence, RefKind, Status, Visibility};
+use ombud_domain::{Escalation, Evidence, RefKind, Status, SubjectKind, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
 use super::view::{
-    Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_label,
+    Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_from,
+    subject_label,
 };
 use super::{WebResult, render};
 use crate::AppState;
@@ -25,7 +26,10 @@ use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
 use crate::routes::consults::{self, ConsultAnswerRequest};
 use crate::routes::documents::list;
-use crate::routes::escalations::{evidence_response, mutate, not_found, parse_key, with_timeline};
+use crate::routes::escalations::{
+    add_subject_as, attach, evidence_response, mutate, not_found, parse_key, read_upload,
+    with_timeline,
+};
 use crate::routes::messages::{self, MessageRequest, compose_request};
 
 /// Rows on one page of a work list.
@@ -275,6 +279,8 @@ struct WorkspacePage {
     consults: Vec<ConsultRow>,
     functions: Vec<Choice>,
     templates: Vec<Choice>,
+    subject_kinds: Vec<Choice>,
+    surfaces: Vec<Choice>,
     /// Colleagues to hand the case to (agents with a profile).
     colleagues: Vec<Choice>,
     preview: Option<Preview>,
@@ -367,6 +373,13 @@ pub(super) async fn workspace(
         consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
         functions: reference_choices(&state, RefKind::ConsultFunction, "").await?,
         templates: choices(templates, &chosen),
+        subject_kinds: choices(
+            SubjectKind::ALL
+                .iter()
+                .map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "))),
+            "",
+        ),
+        surfaces: reference_choices(&state, RefKind::Surface, "").await?,
         colleagues: choices(
             list::<AgentProfile>(&state)
                 .await?
@@ -487,6 +500,65 @@ pub(super) async fn answer_consult(
     consults::answer(&state, key, None, id, &answer, &user.actor()).await?;
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?notice=Consult+answered."
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SubjectForm {
+    csrf: String,
+    kind: String,
+    surface: String,
+    /// A link or an id.
+    subject: String,
+}
+
+/// Adds an account, post, ad… the escalation is about.
+pub(super) async fn add_subject(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<SubjectForm>,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    user.check_form(&form.csrf, &headers)?;
+    let key = parse_key(&key)?;
+    let subject = subject_from(&form.kind, &form.surface, &form.subject).ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "subject",
+            "give the subject's link or id",
+        )
+    })?;
+    add_subject_as(&state, &Scope::Staff, key, None, &subject, &user.actor()).await?;
+    Ok(Redirect::to(&format!("/console/escalations/{key}?notice=Subject+added.")).into_response())
+}
+
+/// Attaches a file as evidence (internal unless shown to the partner).
+pub(super) async fn upload_evidence(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    multipart: Multipart,
+) -> WebResult<Response> {
+    user.require_staff()?;
+    let key = parse_key(&key)?;
+    let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
+    user.check_form(upload.form_token.as_deref().unwrap_or_default(), &headers)?;
+    let visibility = upload.visibility.unwrap_or(Visibility::Internal);
+    attach(
+        &state,
+        key,
+        &Scope::Staff,
+        upload,
+        visibility,
+        &user.actor(),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=File+attached.#evidence-h"
     ))
     .into_response())
 }

@@ -38,6 +38,10 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             "/portal/escalations/{key}/evidence",
             post(portal::attach_evidence),
         )
+        .route(
+            "/console/escalations/{key}/evidence",
+            post(console::upload_evidence),
+        )
         .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
     Router::new()
         .merge(uploads)
@@ -59,6 +63,10 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route(
             "/console/escalations/{key}/transition",
             post(console::transition),
+        )
+        .route(
+            "/console/escalations/{key}/subjects",
+            post(console::add_subject),
         )
         .route(
             "/console/escalations/{key}/handoff",

@@ -9,13 +9,14 @@ use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use ombud_domain::{EscalationKey, NewEscalation, NewSubject, RefKind, SubjectKind, Visibility};
+use ombud_domain::{EscalationKey, NewEscalation, RefKind, SubjectKind, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
 
 use super::session::WebUser;
 use super::view::{
-    Choice, ClockRow, TimelineItem, choices, clock_row, reference_choices, subject_label,
+    Choice, ClockRow, TimelineItem, choices, clock_row, reference_choices, subject_from,
+    subject_label,
 };
 use super::{WebResult, render};
 use crate::AppState;
@@ -254,19 +255,9 @@ pub(super) struct NewForm {
 impl NewForm {
     /// The escalation the form describes; a subject only if one was named.
     fn escalation(&self) -> NewEscalation {
-        let subject = self.subject.trim();
-        let subjects = match SubjectKind::parse(&self.subject_kind) {
-            Some(kind) if !subject.is_empty() => {
-                let is_link = subject.starts_with("http://") || subject.starts_with("https://");
-                vec![NewSubject {
-                    kind,
-                    surface: self.subject_surface.clone(),
-                    external_id: (!is_link).then(|| subject.to_string()),
-                    url: is_link.then(|| subject.to_string()),
-                }]
-            }
-            _ => Vec::new(),
-        };
+        let subjects = subject_from(&self.subject_kind, &self.subject_surface, &self.subject)
+            .into_iter()
+            .collect();
         let partner_ref = self.partner_ref.trim();
         NewEscalation {
             escalation_type: self.kind.clone(),

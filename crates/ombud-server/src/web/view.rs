@@ -2,7 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
-use ombud_domain::{RefKind, StoredEvent, Subject, Visibility};
+use ombud_domain::{NewSubject, RefKind, StoredEvent, Subject, SubjectKind, Visibility};
 
 use super::WebResult;
 use crate::AppState;
@@ -43,6 +43,20 @@ pub(super) fn subject_label(subject: &Subject) -> String {
         .or(subject.external_id.as_deref())
         .unwrap_or(&subject.normalized_key);
     format!("{} on {}: {id}", subject.kind.as_str(), subject.surface)
+}
+
+/// The subject a form names: its kind, surface, and a link (`http…`) or an
+/// id; `None` when no kind or nothing was given.
+pub(super) fn subject_from(kind: &str, surface: &str, text: &str) -> Option<NewSubject> {
+    let text = text.trim();
+    let kind = SubjectKind::parse(kind).filter(|_| !text.is_empty())?;
+    let is_link = text.starts_with("http://") || text.starts_with("https://");
+    Some(NewSubject {
+        kind,
+        surface: surface.to_string(),
+        external_id: (!is_link).then(|| text.to_string()),
+        url: is_link.then(|| text.to_string()),
+    })
 }
 
 /// One option of a select, as the form last had it.

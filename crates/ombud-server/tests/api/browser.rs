@@ -289,7 +289,11 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     assert_eq!(app.smtp.received().len(), mails + 1);
 
     // Ask Legal, which blocks resolving until it answers.
-    click(c, Locator::Css("details summary")).await;
+    click(
+        c,
+        Locator::Css("section[aria-labelledby=consults-h] summary"),
+    )
+    .await;
     type_into(c, Locator::Id("question"), "Is the order valid in Japan?").await;
     click(c, Locator::Css("form[action$='/consults'] button")).await;
     notice_is(c, "Consult requested.").await;

@@ -22,7 +22,8 @@ on_both_backends!(
     the_overview_shows_the_backlog_and_intake_with_their_numbers,
     partners_attach_files_whose_content_matches_their_type,
     repeated_wrong_passwords_hold_the_account_for_a_while,
-    partners_follow_the_deadlines_promised_to_them
+    partners_follow_the_deadlines_promised_to_them,
+    staff_add_subjects_and_attach_files_in_the_workspace
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -628,7 +629,7 @@ async fn sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged(app
         .text()
         .await
         .unwrap();
-    assert!(page.contains(r#"alt="injury.png">"#) && !page.contains("blurred"));
+    assert!(page.contains(r#"alt="injury.png">"#) && !page.contains(r#"class="blurred""#));
     assert_eq!(
         reveals(&app.timeline("ESC-1", &app.police).await),
         0,
@@ -1003,4 +1004,90 @@ async fn partners_follow_the_deadlines_promised_to_them(app: TestApp) {
         "{page}"
     );
     assert!(page.contains("<td>resolution</td><td>PT24H</td>"));
+}
+
+async fn staff_add_subjects_and_attach_files_in_the_workspace(app: TestApp) {
+    setup(&app).await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let added = staff
+        .post(
+            "/console/escalations/ESC-1/subjects",
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "ad"),
+                ("surface", "ads"),
+                ("subject", "https://ads.example/123"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&added),
+        "/console/escalations/ESC-1?notice=Subject+added."
+    );
+    let empty = staff
+        .post(
+            "/console/escalations/ESC-1/subjects",
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "ad"),
+                ("surface", "ads"),
+                ("subject", " "),
+            ],
+        )
+        .await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().await.unwrap().contains("give the subject"));
+    let attach = |visibility: &'static str| {
+        let form = upload(
+            PNG.to_vec(),
+            "injury.png",
+            "image/png",
+            &[
+                ("csrf", csrf.as_str()),
+                ("visibility", visibility),
+                ("sensitive", "true"),
+            ],
+        );
+        staff
+            .client
+            .post(format!("{}/console/escalations/ESC-1/evidence", app.base))
+            .header(COOKIE, staff.cookies.join("; "))
+            .header(ORIGIN, &app.base)
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(
+        attach("internal").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        attach("partner").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let stored: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["subjects"][1]["url"], "https://ads.example/123");
+    assert_eq!(
+        (
+            &stored["evidence"][0]["visibility"],
+            &stored["evidence"][1]["visibility"]
+        ),
+        (&json!("internal"), &json!("partner"))
+    );
+    let seen: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.police)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["evidence"].as_array().unwrap().len(),
+        1,
+        "the partner sees only theirs"
+    );
 }

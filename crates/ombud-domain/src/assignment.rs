@@ -65,6 +65,9 @@ pub struct AgentProfile {
 }
 
 impl AgentProfile {
+    /// The most open escalations a profile may allow.
+    pub const MAX_CAPACITY: u32 = 500;
+
     /// Checks the profile; `queues` are the codes of the queues that exist.
     pub fn validate(&self, queues: &[&str]) -> Result<(), Invalid> {
         let mut errors = Collector::default();
@@ -82,8 +85,11 @@ impl AgentProfile {
         for (index, country) in self.countries.iter().enumerate() {
             errors.check(Country::parse(&format!("countries[{index}]"), country));
         }
-        if !(1..=500).contains(&self.capacity) {
-            errors.push("capacity", "between 1 and 500 open escalations");
+        if !(1..=Self::MAX_CAPACITY).contains(&self.capacity) {
+            errors.push(
+                "capacity",
+                format!("between 1 and {} open escalations", Self::MAX_CAPACITY),
+            );
         }
         errors.finish()
     }

@@ -23,6 +23,18 @@ pub enum Verdict {
     Advise,
 }
 
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Approve, Verdict::Object, Verdict::Advise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Object => "object",
+            Verdict::Advise => "advise",
+        }
+    }
+}
+
 /// A request for input, as asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

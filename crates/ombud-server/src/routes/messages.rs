@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ombud_domain::template::{Message, Template};
-use ombud_domain::{Actor, Escalation, Partner};
+use ombud_domain::{Actor, Escalation, EscalationKey, Partner};
 use ombud_store::{Scope, SettingKind, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -90,11 +90,10 @@ fn mail_config(state: &AppState) -> ApiResult<&MailConfig> {
 /// The message a request would send, composed from the template.
 pub(crate) async fn compose_request(
     state: &AppState,
-    key: &str,
+    key: EscalationKey,
     request: &MessageRequest,
 ) -> ApiResult<(Escalation, Message)> {
     let config = mail_config(state)?;
-    let key = parse_key(key)?;
     let escalation = state
         .stores
         .escalations
@@ -160,7 +159,7 @@ pub async fn preview_message(
     Json(request): Json<MessageRequest>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let (_, message) = compose_request(&state, &key, &request).await?;
+    let (_, message) = compose_request(&state, parse_key(&key)?, &request).await?;
     Ok(AxumJson(message).into_response())
 }
 
@@ -176,7 +175,7 @@ pub async fn send_message(
     Json(request): Json<MessageRequest>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
-    let escalation = send(&state, &key, &request, &principal.actor()).await?;
+    let escalation = send(&state, parse_key(&key)?, &request, &principal.actor()).await?;
     Ok(escalation_response(
         StatusCode::CREATED,
         escalation,
@@ -188,7 +187,7 @@ pub async fn send_message(
 /// text on the escalation (partner-visible).
 pub(crate) async fn send(
     state: &AppState,
-    key: &str,
+    key: EscalationKey,
     request: &MessageRequest,
     actor: &Actor,
 ) -> ApiResult<Escalation> {

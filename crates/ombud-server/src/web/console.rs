@@ -226,10 +226,7 @@ impl ConsultRow {
         let status = match &consult.answer {
             Some(answer) => format!(
                 "{} by {}{}",
-                serde_json::to_value(answer.verdict)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                answer.verdict.as_str(),
                 answer.by,
                 if answer.note.is_empty() {
                     String::new()
@@ -277,6 +274,7 @@ struct WorkspacePage {
     subjects: Vec<String>,
     evidence: Vec<EvidenceItem>,
     consults: Vec<ConsultRow>,
+    verdicts: Vec<&'static str>,
     functions: Vec<Choice>,
     templates: Vec<Choice>,
     subject_kinds: Vec<Choice>,
@@ -327,7 +325,7 @@ pub(super) async fn workspace(
                 template,
                 to: Vec::new(),
             };
-            match compose_request(&state, &key.to_string(), &request).await {
+            match compose_request(&state, key, &request).await {
                 Ok((_, message)) => (
                     Some(Preview {
                         template: request.template,
@@ -371,6 +369,7 @@ pub(super) async fn workspace(
             .map(|item| EvidenceItem::of(item, query.revealed.as_deref()))
             .collect(),
         consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
+        verdicts: Verdict::ALL.iter().map(|v| v.as_str()).collect(),
         functions: reference_choices(&state, RefKind::ConsultFunction, "").await?,
         templates: choices(templates, &chosen),
         subject_kinds: choices(
@@ -621,7 +620,7 @@ pub(super) async fn send_message(
         template: form.template,
         to: Vec::new(),
     };
-    messages::send(&state, &key.to_string(), &request, &user.actor()).await?;
+    messages::send(&state, key, &request, &user.actor()).await?;
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?notice=Message+sent+to+the+partner."
     ))

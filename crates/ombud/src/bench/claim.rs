@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure};
 use futures::StreamExt;
+use ombud_domain::assignment::AgentProfile;
 use ombud_domain::{Clock, Role, SystemClock};
 use ombud_store::NewUser;
 use serde_json::json;
@@ -31,16 +32,13 @@ pub struct ClaimArgs {
     clients: usize,
 }
 
-/// The largest capacity an agent profile accepts.
-const MAX_CAPACITY: usize = 500;
-
 fn agent_email(n: usize) -> String {
     format!("agent{n:03}@bench.ombud.test")
 }
 
 /// Agent `n`'s profile: two languages with their queues, sensitive-media
 /// clearance for one in four, and room for `capacity` open cases.
-fn profile(n: usize, languages: &[&str], capacity: usize) -> serde_json::Value {
+fn profile(n: usize, languages: &[&str], capacity: u32) -> serde_json::Value {
     let first = languages[n % languages.len()];
     let second = languages[(n + 3) % languages.len()];
     json!({
@@ -108,7 +106,7 @@ pub async fn run(args: &ClaimArgs, config: &Config) -> anyhow::Result<()> {
     for n in 0..args.agents {
         put(
             format!("agents/{}", agent_email(n)),
-            profile(n, &languages, MAX_CAPACITY),
+            profile(n, &languages, AgentProfile::MAX_CAPACITY),
         )
         .await?;
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::actor::{Actor, Role};
 use crate::consult::Consult;
+use crate::decision::Decision;
 use crate::event::{EventKind, NewEvent};
 use crate::geo::{Country, Language};
 use crate::lifecycle::{Status, TransitionError};
@@ -246,6 +247,10 @@ pub struct Escalation {
     /// The SLA policy a routing rule chose, overriding the usual choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla_policy: Option<String>,
+    /// The decision that resolved it; the latest, if it was reopened and
+    /// decided again (earlier ones stay on the timeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
 }
 
 /// A new escalation as submitted: fields unchecked.
@@ -501,6 +506,7 @@ impl EscalationDraft {
             links: self.links,
             rules_fired: self.rules_fired.iter().map(|r| r.code.clone()).collect(),
             sla_policy: self.sla_policy,
+            decision: None,
         };
         let event = NewEvent::new(
             EventKind::Created,
@@ -535,6 +541,8 @@ pub enum TransitionRefused {
     Illegal(#[from] TransitionError),
     #[error("cannot resolve while required consults are open: {}", .0.join(", "))]
     ConsultsOpen(Vec<String>),
+    #[error("{0} is closed: reopen it before deciding again")]
+    Closed(EscalationKey),
 }
 
 /// A partial update: absent fields stay as they are; `null` clears the
@@ -751,6 +759,42 @@ impl Escalation {
         Ok((next, event))
     }
 
+    /// Records `decision` and resolves the escalation with it (a resolved
+    /// one keeps its status and has its decision amended). The decision
+    /// event is internal (it holds the root cause); the partner sees the
+    /// status change, which names the outcome.
+    pub fn decide(
+        &self,
+        decision: Decision,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(Escalation, Vec<NewEvent>), TransitionRefused> {
+        let mut events = Vec::with_capacity(2);
+        let mut next = match self.status {
+            Status::Closed => return Err(TransitionRefused::Closed(self.key)),
+            Status::Resolved => {
+                let mut next = self.clone();
+                next.touch(at);
+                next
+            }
+            _ => {
+                let (next, mut event) = self.transition(Status::Resolved, None, actor, at)?;
+                event.data["outcome"] = json!(decision.outcome);
+                events.push(event);
+                next
+            }
+        };
+        events.push(NewEvent::new(
+            EventKind::DecisionRecorded,
+            Visibility::Internal,
+            actor,
+            at,
+            json!({"decision": decision, "amends": self.decision.is_some()}),
+        ));
+        next.decision = Some(decision);
+        Ok((next, events))
+    }
+
     /// Adds a comment; the body is searchable and, if `partner`-visible, shown to the partner.
     pub fn comment(
         &self,
@@ -901,6 +945,7 @@ impl Escalation {
         self.sla_policy = None;
         self.consults.clear();
         self.links.clear();
+        self.decision = self.decision.map(Decision::partner_view);
         self
     }
 }
@@ -1100,6 +1145,48 @@ mod tests {
             .unwrap();
         assert_eq!(ev.kind, EventKind::Reopened);
         assert_eq!(e.version, 3);
+    }
+
+    #[test]
+    fn deciding_resolves_once_and_a_second_decision_amends() {
+        let actor = Actor::system();
+        let decision = |outcome: &str| crate::decision::NewDecision {
+            outcome: outcome.into(),
+            root_cause: Some("reviewer_error".into()),
+            ..Default::default()
+        };
+        let first = decision("reinstated").validate(&[], "a@x", now()).unwrap();
+        let (resolved, events) = sample().decide(first, &actor, now()).unwrap();
+        assert_eq!(resolved.status, Status::Resolved);
+        assert_eq!(resolved.version, 2, "one change, one version");
+        let kinds: Vec<_> = events.iter().map(|e| (e.kind, e.visibility)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (EventKind::StatusChanged, Visibility::Partner),
+                (EventKind::DecisionRecorded, Visibility::Internal)
+            ]
+        );
+        assert_eq!(events[0].data["outcome"], "reinstated");
+
+        let second = decision("upheld").validate(&[], "a@x", now()).unwrap();
+        let (amended, events) = resolved.decide(second, &actor, now()).unwrap();
+        assert_eq!(amended.decision.as_ref().unwrap().outcome, "upheld");
+        assert_eq!(amended.version, 3);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data["amends"], true);
+        // The partner sees the outcome, not the root cause.
+        let told = amended.clone().partner_view().decision.unwrap();
+        assert_eq!((told.outcome.as_str(), told.root_cause), ("upheld", None));
+
+        let (closed, _) = amended
+            .transition(Status::Closed, None, &actor, now())
+            .unwrap();
+        let third = decision("removed").validate(&[], "a@x", now()).unwrap();
+        assert_eq!(
+            closed.decide(third, &actor, now()).unwrap_err(),
+            TransitionRefused::Closed(EscalationKey(1042))
+        );
     }
 
     #[test]

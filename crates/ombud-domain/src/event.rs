@@ -42,10 +42,12 @@ pub enum EventKind {
     ClocksChanged,
     /// Someone chose to see a piece of sensitive evidence unblurred.
     EvidenceRevealed,
+    /// A decision resolved the escalation (or amended its decision).
+    DecisionRecorded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::Created,
         EventKind::FieldChanged,
         EventKind::StatusChanged,
@@ -67,6 +69,7 @@ impl EventKind {
         EventKind::ClocksChanged,
         EventKind::MessageFailed,
         EventKind::EvidenceRevealed,
+        EventKind::DecisionRecorded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +95,7 @@ impl EventKind {
             EventKind::ClocksChanged => "clocks_changed",
             EventKind::MessageFailed => "message_failed",
             EventKind::EvidenceRevealed => "evidence_revealed",
+            EventKind::DecisionRecorded => "decision_recorded",
         }
     }
 

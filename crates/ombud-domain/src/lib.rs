@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod clock;
 pub mod consult;
 pub mod deadlines;
+pub mod decision;
 pub mod escalation;
 pub mod event;
 pub mod geo;

@@ -22,6 +22,7 @@ const CODES: &[(&str, u16, &str)] = &[
     ("conflict", 409, "Conflict"),
     ("invalid_transition", 409, "Transition not allowed"),
     ("consults_open", 409, "Required consults are still open"),
+    ("closed", 409, "The escalation is closed"),
     (
         "mail_not_configured",
         409,
@@ -220,6 +221,7 @@ impl From<TransitionRefused> for ApiError {
             TransitionRefused::ConsultsOpen(_) => {
                 ApiError::new("consults_open", refusal.to_string())
             }
+            TransitionRefused::Closed(_) => ApiError::new("closed", refusal.to_string()),
         }
     }
 }

@@ -39,8 +39,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, clocks, consults, escalations, inbound, links, messages, partners, reference,
-    routing, settings, subscriptions, system,
+    assignment, clocks, consults, decisions, escalations, inbound, links, messages, partners,
+    reference, routing, settings, subscriptions, system,
 };
 
 /// Limits and settings the server runs with.
@@ -133,6 +133,7 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
             escalations::update_escalation
         ))
         .routes(routes!(escalations::transition_escalation))
+        .routes(routes!(decisions::decide_escalation))
         .routes(routes!(escalations::comment_escalation))
         .routes(routes!(escalations::add_subject))
         .routes(routes!(escalations::download_evidence))

@@ -3,6 +3,7 @@
 
 use axum::Json as AxumJson;
 use axum::body::Body;
+use axum::extract::multipart::Field;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -780,81 +781,113 @@ fn media_matches(declared: &str, sniffed: Option<&str>) -> bool {
     declared.split('/').next() == sniffed.split('/').next()
 }
 
-/// What an evidence upload carried.
 /// An evidence file as uploaded, with what the form said about it.
 pub(crate) struct Upload {
-    bytes: axum::body::Bytes,
-    filename: String,
-    declared: String,
-    sensitive: bool,
+    pub bytes: axum::body::Bytes,
+    pub filename: String,
+    /// The media type the uploader declared.
+    pub declared: String,
+    pub sensitive: bool,
     /// As the form asked; the caller decides what a missing one means.
     pub visibility: Option<Visibility>,
     /// A web form's anti-forgery token (`csrf`), checked by its handler.
     pub form_token: Option<String>,
 }
 
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        "payload_too_large",
+        format!("evidence files may be at most {max} bytes"),
+    )
+}
+
+/// The next part of a multipart body, or `None` at its end.
+pub(crate) async fn next_part(
+    multipart: &mut Multipart,
+    max: usize,
+) -> ApiResult<Option<Field<'_>>> {
+    match multipart.next_field().await {
+        Ok(field) => Ok(field),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large(max)),
+        Err(e) => Err(ApiError::new(
+            "bad_request",
+            format!("malformed multipart body: {}", e.body_text()),
+        )),
+    }
+}
+
+/// The text of a multipart part that is not a file.
+pub(crate) async fn part_text(field: Field<'_>) -> ApiResult<String> {
+    field
+        .text()
+        .await
+        .map_err(|e| ApiError::new("bad_request", e.body_text()))
+}
+
+/// Reads a file part: `None` for the empty part a browser sends when no
+/// file was chosen; refused when empty or larger than `max`.
+pub(crate) async fn read_file_part(field: Field<'_>, max: usize) -> ApiResult<Option<Upload>> {
+    let filename = field.file_name().unwrap_or("evidence").to_string();
+    let declared = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_ascii_lowercase();
+    let bytes = field.bytes().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(max)
+        } else {
+            ApiError::new("bad_request", e.body_text())
+        }
+    })?;
+    if bytes.is_empty() && filename.is_empty() {
+        return Ok(None);
+    }
+    if bytes.len() > max {
+        return Err(too_large(max));
+    }
+    let filename = ombud_domain::validation::text("file", &filename, 1, 255)?;
+    if bytes.is_empty() {
+        return Err(ApiError::field(
+            "validation_failed",
+            "file",
+            format!("{filename} is empty"),
+        ));
+    }
+    Ok(Some(Upload {
+        bytes,
+        filename,
+        declared,
+        sensitive: false,
+        visibility: None,
+        form_token: None,
+    }))
+}
+
+/// Reads `true` or `false`, as the `sensitive` part says it.
+pub(crate) fn parse_flag(field: &str, text: &str) -> ApiResult<bool> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ApiError::field(
+            "validation_failed",
+            field,
+            format!("{other:?} is neither true nor false"),
+        )),
+    }
+}
+
 /// Reads an evidence upload: `file`, and optionally `sensitive`,
 /// `visibility` and a web form's `csrf`.
 pub(crate) async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResult<Upload> {
-    let too_large = || {
-        ApiError::new(
-            "payload_too_large",
-            format!("evidence files may be at most {max} bytes"),
-        )
-    };
     let mut file = None;
     let (mut sensitive, mut visibility, mut form_token) = (false, None, None);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => {
-                return Err(ApiError::new(
-                    "bad_request",
-                    format!("malformed multipart body: {}", e.body_text()),
-                ));
-            }
-        };
+    while let Some(field) = next_part(&mut multipart, max).await? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "file" => {
-                let filename = field.file_name().unwrap_or("evidence").to_string();
-                let declared = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_ascii_lowercase();
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        ApiError::new("bad_request", e.body_text())
-                    }
-                })?;
-                file = Some((bytes, filename, declared));
-            }
-            "sensitive" => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
-                sensitive = match text.trim() {
-                    "true" => true,
-                    "false" => false,
-                    other => {
-                        return Err(ApiError::field(
-                            "validation_failed",
-                            "sensitive",
-                            format!("{other:?} is neither true nor false"),
-                        ));
-                    }
-                };
-            }
+            "file" => file = read_file_part(field, max).await?,
+            "sensitive" => sensitive = parse_flag("sensitive", &part_text(field).await?)?,
             "visibility" => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
+                let text = part_text(field).await?;
                 visibility = Some(Visibility::parse(text.trim()).ok_or_else(|| {
                     ApiError::field(
                         "validation_failed",
@@ -863,13 +896,7 @@ pub(crate) async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResu
                     )
                 })?);
             }
-            "csrf" => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::new("bad_request", e.body_text()))?;
-                form_token = Some(text);
-            }
+            "csrf" => form_token = Some(part_text(field).await?),
             other => {
                 return Err(ApiError::field(
                     "validation_failed",
@@ -879,31 +906,18 @@ pub(crate) async fn read_upload(mut multipart: Multipart, max: usize) -> ApiResu
             }
         }
     }
-    let (bytes, filename, declared) = file.ok_or_else(|| {
+    let file = file.ok_or_else(|| {
         ApiError::field(
             "validation_failed",
             "file",
             "attach the evidence as a part named file",
         )
     })?;
-    if bytes.len() > max {
-        return Err(too_large());
-    }
-    if bytes.is_empty() {
-        return Err(ApiError::field(
-            "validation_failed",
-            "file",
-            "the file is empty",
-        ));
-    }
-    let filename = ombud_domain::validation::text("file", &filename, 1, 255)?;
     Ok(Upload {
-        bytes,
-        filename,
-        declared,
         sensitive,
         visibility,
         form_token,
+        ..file
     })
 }
 
@@ -953,6 +967,51 @@ pub async fn upload_evidence(
     ))
 }
 
+/// The media type recognised in `upload`'s content, once it is what the
+/// upload declared (images, video, audio and PDF must match).
+pub(crate) fn checked_media_type(upload: &Upload) -> ApiResult<Option<String>> {
+    let sniffed = infer::get(&upload.bytes).map(|t| t.mime_type().to_string());
+    if media_matches(&upload.declared, sniffed.as_deref()) {
+        Ok(sniffed)
+    } else {
+        Err(ApiError::field(
+            "media_type_mismatch",
+            "file",
+            format!(
+                "{}: declared {} but the content is {}",
+                upload.filename,
+                upload.declared,
+                sniffed.as_deref().unwrap_or("not recognisable")
+            ),
+        ))
+    }
+}
+
+/// Stores `upload`'s bytes and describes them as evidence (its id is given
+/// when it is added to an escalation).
+pub(crate) async fn store_evidence(
+    state: &AppState,
+    upload: Upload,
+    visibility: Visibility,
+    actor: &Actor,
+) -> ApiResult<Evidence> {
+    let sniffed_type = checked_media_type(&upload)?;
+    let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
+    let sha256 = state.stores.blobs.put(upload.bytes).await?;
+    Ok(Evidence {
+        id: String::new(),
+        sha256,
+        filename: upload.filename,
+        size,
+        declared_type: upload.declared,
+        sniffed_type,
+        sensitive: upload.sensitive,
+        visibility,
+        uploaded_by: actor.id.clone(),
+        uploaded_at: state.clock.now(),
+    })
+}
+
 /// Stores `upload` as evidence of `key` with `visibility`, once its content
 /// is what it was declared to be.
 pub(crate) async fn attach(
@@ -963,33 +1022,8 @@ pub(crate) async fn attach(
     visibility: Visibility,
     actor: &Actor,
 ) -> ApiResult<Escalation> {
-    let sniffed = infer::get(&upload.bytes).map(|t| t.mime_type().to_string());
-    if !media_matches(&upload.declared, sniffed.as_deref()) {
-        return Err(ApiError::field(
-            "media_type_mismatch",
-            "file",
-            format!(
-                "declared {} but the content is {}",
-                upload.declared,
-                sniffed.as_deref().unwrap_or("not recognisable")
-            ),
-        ));
-    }
-    let size = i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX);
-    let sha256 = state.stores.blobs.put(upload.bytes).await?;
-    let now = state.clock.now();
-    let evidence = Evidence {
-        id: String::new(),
-        sha256,
-        filename: upload.filename,
-        size,
-        declared_type: upload.declared,
-        sniffed_type: sniffed,
-        sensitive: upload.sensitive,
-        visibility,
-        uploaded_by: actor.id.clone(),
-        uploaded_at: now,
-    };
+    let evidence = store_evidence(state, upload, visibility, actor).await?;
+    let now = evidence.uploaded_at;
     mutate(state, scope, key, None, |e| {
         let (next, event) = e.add_evidence(evidence.clone(), actor, now);
         Ok((next, vec![event]))

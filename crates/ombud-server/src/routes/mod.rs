@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod clocks;
 pub mod consults;
+pub mod decisions;
 pub(crate) mod documents;
 pub mod escalations;
 pub mod inbound;

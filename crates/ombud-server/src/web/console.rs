@@ -3,19 +3,20 @@
 //! goes through the same domain operation and optimistic save as the API.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
+use ombud_domain::decision::{Decision, FixStatus, NewDecision, SubjectAction, UpstreamFix};
 use ombud_domain::template::Template as MessageTemplate;
-use ombud_domain::{Escalation, Evidence, RefKind, Status, SubjectKind, Visibility};
+use ombud_domain::validation::Collector;
+use ombud_domain::{Country, Escalation, Evidence, RefKind, Status, SubjectKind, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
 use serde::Deserialize;
 
-use super::session::WebUser;
+use super::session::{StaffForm, TokenForm, WebUser};
 use super::view::{
     Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_from,
     subject_label,
@@ -25,6 +26,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::assignment::claim_for;
 use crate::routes::consults::{self, ConsultAnswerRequest};
+use crate::routes::decisions;
 use crate::routes::documents::list;
 use crate::routes::escalations::{
     add_subject_as, attach, evidence_response, mutate, not_found, parse_key, read_upload,
@@ -148,20 +150,11 @@ pub(super) async fn work(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenForm {
-    csrf: String,
-}
-
 /// Claims the best case for the signed-in agent and opens it.
 pub(super) async fn claim(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
-    Form(form): Form<TokenForm>,
+    StaffForm { user, .. }: StaffForm<TokenForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     Ok(
         match claim_for(&state, &user.user.email, user.actor()).await? {
             Some(claimed) => Redirect::to(&format!("/console/escalations/{}", claimed.key)),
@@ -285,7 +278,154 @@ struct WorkspacePage {
     /// Why the chosen template cannot be sent (no relay, no contacts…).
     preview_error: Option<String>,
     timeline: Vec<TimelineItem>,
+    /// Where the status form may move it (resolving goes through a decision).
     next_statuses: Vec<&'static str>,
+    decision: Option<DecisionFacts>,
+    decide: Option<DecideForm>,
+}
+
+/// The recorded decision, as the facts column shows it.
+struct DecisionFacts {
+    outcome: String,
+    policy: String,
+    actions: Vec<String>,
+    root_cause: String,
+    fix: String,
+    by: String,
+}
+
+impl DecisionFacts {
+    fn of(decision: &Decision) -> DecisionFacts {
+        let words = |code: &str| code.replace('_', " ");
+        DecisionFacts {
+            outcome: words(&decision.outcome),
+            policy: match (&decision.policy, &decision.policy_version) {
+                (Some(p), Some(v)) => format!("{} (version {v})", words(p)),
+                (Some(p), None) => words(p),
+                _ => "—".into(),
+            },
+            actions: decision
+                .actions
+                .iter()
+                .map(|a| {
+                    let place = match a.countries.is_empty() {
+                        true => "everywhere".to_string(),
+                        false => format!(
+                            "in {}",
+                            a.countries
+                                .iter()
+                                .map(|c| c.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    };
+                    format!("{}: {} {place}", a.subject, words(&a.action))
+                })
+                .collect(),
+            root_cause: match &decision.root_cause {
+                Some(cause) if decision.root_cause_note.is_empty() => words(cause),
+                Some(cause) => format!("{} — {}", words(cause), decision.root_cause_note),
+                None => "—".into(),
+            },
+            fix: match &decision.upstream_fix {
+                Some(fix) => format!("{} ({})", fix.url, words(fix.status.as_str())),
+                None => "—".into(),
+            },
+            by: format!("{} at {}", decision.decided_by, decision.decided_at),
+        }
+    }
+}
+
+/// The decision form, preset from the recorded decision when amending.
+struct DecideForm {
+    amend: bool,
+    outcomes: Vec<Choice>,
+    policies: Vec<Choice>,
+    policy_version: String,
+    root_causes: Vec<Choice>,
+    root_cause_note: String,
+    owning_team: String,
+    fix_url: String,
+    fix_owner: String,
+    fix_statuses: Vec<Choice>,
+    subjects: Vec<SubjectDecision>,
+}
+
+/// One subject's row of the decision form.
+struct SubjectDecision {
+    key: String,
+    label: String,
+    actions: Vec<Choice>,
+    countries: String,
+}
+
+impl DecideForm {
+    async fn of(state: &AppState, e: &Escalation) -> WebResult<DecideForm> {
+        let last = e.decision.as_ref();
+        let chosen = |value: Option<&String>| value.cloned().unwrap_or_default();
+        let outcomes: Vec<(String, String)> = reference_choices(state, RefKind::Outcome, "")
+            .await?
+            .into_iter()
+            .map(|c| (c.value, c.label))
+            .collect();
+        let subjects = e
+            .subjects
+            .iter()
+            .map(|subject| {
+                let action = last.and_then(|d| {
+                    d.actions
+                        .iter()
+                        .find(|a| a.subject == subject.normalized_key)
+                });
+                SubjectDecision {
+                    key: subject.normalized_key.clone(),
+                    label: subject_label(subject),
+                    actions: choices(
+                        outcomes.iter().cloned(),
+                        action.map(|a| a.action.as_str()).unwrap_or_default(),
+                    ),
+                    countries: action
+                        .map(|a| {
+                            let codes: Vec<&str> = a.countries.iter().map(|c| c.as_str()).collect();
+                            codes.join(" ")
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let fix = last.and_then(|d| d.upstream_fix.as_ref());
+        Ok(DecideForm {
+            amend: last.is_some(),
+            outcomes: choices(
+                outcomes,
+                last.map(|d| d.outcome.as_str()).unwrap_or_default(),
+            ),
+            policies: reference_choices(
+                state,
+                RefKind::Policy,
+                &chosen(last.and_then(|d| d.policy.as_ref())),
+            )
+            .await?,
+            policy_version: chosen(last.and_then(|d| d.policy_version.as_ref())),
+            root_causes: reference_choices(
+                state,
+                RefKind::RootCause,
+                &chosen(last.and_then(|d| d.root_cause.as_ref())),
+            )
+            .await?,
+            root_cause_note: last.map(|d| d.root_cause_note.clone()).unwrap_or_default(),
+            owning_team: chosen(last.and_then(|d| d.owning_team.as_ref())),
+            fix_url: fix.map(|f| f.url.clone()).unwrap_or_default(),
+            fix_owner: fix.map(|f| f.owner.clone()).unwrap_or_default(),
+            fix_statuses: choices(
+                FixStatus::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), s.as_str().replace('_', " "))),
+                fix.map(|f| f.status.as_str()).unwrap_or_default(),
+            ),
+            subjects,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -389,7 +529,18 @@ pub(super) async fn workspace(
         preview,
         preview_error,
         timeline: timeline.iter().map(TimelineItem::of).collect(),
-        next_statuses: e.status.allowed_next().iter().map(|s| s.as_str()).collect(),
+        next_statuses: e
+            .status
+            .allowed_next()
+            .iter()
+            .filter(|s| **s != Status::Resolved)
+            .map(|s| s.as_str())
+            .collect(),
+        decision: e.decision.as_ref().map(DecisionFacts::of),
+        decide: match e.status {
+            Status::Closed => None,
+            _ => Some(DecideForm::of(&state, &e).await?),
+        },
         e,
     };
     Ok(render(StatusCode::OK, &page))
@@ -417,13 +568,9 @@ pub(super) async fn evidence(
 /// workspace with that one unblurred.
 pub(super) async fn reveal(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path((key, id)): Path<(String, String)>,
-    Form(form): Form<TokenForm>,
+    StaffForm { user, .. }: StaffForm<TokenForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let (actor, now) = (user.actor(), state.clock.now());
     mutate(&state, &Scope::Staff, key, None, |e| {
@@ -439,7 +586,6 @@ pub(super) async fn reveal(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ConsultForm {
-    csrf: String,
     function: String,
     question: String,
     /// A checkbox: present when ticked.
@@ -452,13 +598,9 @@ pub(super) struct ConsultForm {
 /// Asks a function (Legal, Public Policy…) for input.
 pub(super) async fn request_consult(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<ConsultForm>,
+    StaffForm { user, form }: StaffForm<ConsultForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let request = NewConsult {
         function: form.function,
@@ -475,7 +617,6 @@ pub(super) async fn request_consult(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct AnswerForm {
-    csrf: String,
     verdict: Verdict,
     #[serde(default)]
     note: String,
@@ -484,13 +625,9 @@ pub(super) struct AnswerForm {
 /// Records a function's answer to a consult.
 pub(super) async fn answer_consult(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path((key, id)): Path<(String, u32)>,
-    Form(form): Form<AnswerForm>,
+    StaffForm { user, form }: StaffForm<AnswerForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let answer = ConsultAnswerRequest {
         verdict: form.verdict,
@@ -505,7 +642,6 @@ pub(super) async fn answer_consult(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct SubjectForm {
-    csrf: String,
     kind: String,
     surface: String,
     /// A link or an id.
@@ -515,13 +651,9 @@ pub(super) struct SubjectForm {
 /// Adds an account, post, ad… the escalation is about.
 pub(super) async fn add_subject(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<SubjectForm>,
+    StaffForm { user, form }: StaffForm<SubjectForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let subject = subject_from(&form.kind, &form.surface, &form.subject).ok_or_else(|| {
         ApiError::field(
@@ -564,7 +696,6 @@ pub(super) async fn upload_evidence(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct HandOffForm {
-    csrf: String,
     /// A colleague's email; empty puts the case back in its queue.
     #[serde(default)]
     to: String,
@@ -575,13 +706,9 @@ pub(super) struct HandOffForm {
 /// Hands the case to a colleague, or back to its queue, with a note.
 pub(super) async fn hand_off(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<HandOffForm>,
+    StaffForm { user, form }: StaffForm<HandOffForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let to = Some(form.to.trim()).filter(|to| !to.is_empty());
     let note = Some(form.note.trim()).filter(|note| !note.is_empty());
@@ -600,7 +727,6 @@ pub(super) async fn hand_off(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct MessageForm {
-    csrf: String,
     template: String,
 }
 
@@ -608,13 +734,9 @@ pub(super) struct MessageForm {
 /// is archived on the timeline.
 pub(super) async fn send_message(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<MessageForm>,
+    StaffForm { user, form }: StaffForm<MessageForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let request = MessageRequest {
         template: form.template,
@@ -629,7 +751,6 @@ pub(super) async fn send_message(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct CommentForm {
-    csrf: String,
     body: String,
     visibility: String,
 }
@@ -639,13 +760,9 @@ pub(super) struct CommentForm {
 /// changed meanwhile, it stands.
 pub(super) async fn comment(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<CommentForm>,
+    StaffForm { user, form }: StaffForm<CommentForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let visibility = Visibility::parse(&form.visibility).ok_or_else(|| {
         ApiError::field(
@@ -665,7 +782,6 @@ pub(super) async fn comment(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct TransitionForm {
-    csrf: String,
     version: i64,
     to: String,
     reason: Option<String>,
@@ -675,13 +791,9 @@ pub(super) struct TransitionForm {
 /// blocks resolving it, with the error saying which).
 pub(super) async fn transition(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<TransitionForm>,
+    StaffForm { user, form }: StaffForm<TransitionForm>,
 ) -> WebResult<Response> {
-    user.require_staff()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let to = Status::parse(&form.to).ok_or_else(|| {
         ApiError::field(
@@ -690,6 +802,14 @@ pub(super) async fn transition(
             format!("unknown status {:?}", form.to),
         )
     })?;
+    if to == Status::Resolved {
+        return Err(ApiError::field(
+            "validation_failed",
+            "to",
+            "resolve with a decision (outcome, policy, root cause) using the decision form",
+        )
+        .into());
+    }
     let reason = form
         .reason
         .as_deref()
@@ -706,4 +826,88 @@ pub(super) async fn transition(
         to.as_str()
     ))
     .into_response())
+}
+
+/// Resolves the escalation with the decision the form describes, or amends
+/// the decision of a resolved one.
+pub(super) async fn decide(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    StaffForm { user, form }: StaffForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let key = parse_key(&key)?;
+    let (version, decision) = decision_from_form(&form)?;
+    let decided = decisions::decide(&state, key, Some(version), &decision, &user.actor()).await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Resolved+as+{}.",
+        decided.decision.map(|d| d.outcome).unwrap_or_default()
+    ))
+    .into_response())
+}
+
+/// Reads the decision form: its fixed fields, and per subject
+/// `action:<subject>` (an outcome, or empty for none) and
+/// `countries:<subject>` (codes separated by spaces or commas).
+fn decision_from_form(pairs: &[(String, String)]) -> WebResult<(i64, NewDecision)> {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or_default()
+    };
+    let optional = |name: &str| Some(get(name).to_string()).filter(|v| !v.is_empty());
+    let version = get("version").parse::<i64>().map_err(|_| {
+        ApiError::field(
+            "validation_failed",
+            "version",
+            "the form lost its version; reload the page",
+        )
+    })?;
+    let mut errors = Collector::default();
+    let mut actions = Vec::new();
+    for (name, action) in pairs {
+        let Some(subject) = name.strip_prefix("action:") else {
+            continue;
+        };
+        if action.trim().is_empty() {
+            continue;
+        }
+        let field = format!("countries for {subject}");
+        let countries = get(&format!("countries:{subject}"))
+            .split([' ', ','])
+            .filter(|c| !c.is_empty())
+            .filter_map(|c| errors.check(Country::parse(&field, c)))
+            .collect();
+        actions.push(SubjectAction {
+            subject: subject.to_string(),
+            action: action.trim().to_string(),
+            countries,
+        });
+    }
+    let fix_status = match get("fix_status") {
+        "" => FixStatus::Proposed,
+        other => FixStatus::parse(other).unwrap_or_else(|| {
+            errors.push("fix_status", format!("unknown fix status {other:?}"));
+            FixStatus::Proposed
+        }),
+    };
+    errors.finish().map_err(ApiError::from)?;
+    Ok((
+        version,
+        NewDecision {
+            outcome: get("outcome").to_string(),
+            policy: optional("policy"),
+            policy_version: optional("policy_version"),
+            actions,
+            root_cause: optional("root_cause"),
+            root_cause_note: get("root_cause_note").to_string(),
+            owning_team: optional("owning_team"),
+            upstream_fix: optional("fix_url").map(|url| UpstreamFix {
+                url,
+                status: fix_status,
+                owner: get("fix_owner").to_string(),
+            }),
+        },
+    ))
 }

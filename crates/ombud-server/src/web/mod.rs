@@ -43,8 +43,14 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             post(console::upload_evidence),
         )
         .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
+    let new_escalations = Router::new()
+        .route("/portal/new", get(portal::new_form).post(portal::file_new))
+        .layer(DefaultBodyLimit::max(
+            config.max_upload_bytes * portal::MAX_NEW_FILES + 64 * 1024,
+        ));
     Router::new()
         .merge(uploads)
+        .merge(new_escalations)
         .route("/", get(|| async { Redirect::to("/console") }))
         .route(
             "/sign-in",
@@ -68,6 +74,7 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             "/console/escalations/{key}/subjects",
             post(console::add_subject),
         )
+        .route("/console/escalations/{key}/decision", post(console::decide))
         .route(
             "/console/escalations/{key}/handoff",
             post(console::hand_off),
@@ -93,7 +100,6 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             post(console::reveal),
         )
         .route("/portal", get(portal::list))
-        .route("/portal/new", get(portal::new_form).post(portal::file_new))
         .route("/portal/escalations/{key}", get(portal::escalation))
         .route("/portal/escalations/{key}/replies", post(portal::reply))
         .route(

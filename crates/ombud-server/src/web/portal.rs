@@ -5,7 +5,6 @@
 //! the error and the text as typed.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +12,7 @@ use ombud_domain::{EscalationKey, NewEscalation, RefKind, SubjectKind, Visibilit
 use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
 
-use super::session::WebUser;
+use super::session::{SignedForm, WebUser};
 use super::view::{
     Choice, ClockRow, TimelineItem, choices, clock_row, reference_choices, subject_from,
     subject_label,
@@ -22,7 +21,8 @@ use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::escalations::{
-    attach, evidence_response, file, mutate, not_found, parse_key, read_upload, with_timeline,
+    Upload, attach, checked_media_type, evidence_response, file, mutate, next_part, not_found,
+    parse_flag, parse_key, part_text, read_file_part, read_upload, with_timeline,
 };
 
 /// Rows on the portal's list.
@@ -93,6 +93,8 @@ struct EscalationPage {
     status: &'static str,
     received: String,
     partner_ref: String,
+    /// The decision's outcome, as the reference data words it.
+    outcome: Option<String>,
     description: String,
     subjects: Vec<String>,
     timeline: Vec<TimelineItem>,
@@ -127,7 +129,22 @@ async fn escalation_page(
     let scope = Scope::Partner(partner.clone());
     let (e, timeline) = with_timeline(state, key, &scope).await?;
     let e = e.partner_view();
+    let outcome_label = match &e.decision {
+        Some(decision) => Some(
+            match state
+                .stores
+                .reference
+                .get(RefKind::Outcome, &decision.outcome)
+                .await
+            {
+                Ok(item) => item.label,
+                Err(_) => decision.outcome.replace('_', " "),
+            },
+        ),
+        None => None,
+    };
     Ok(EscalationPage {
+        outcome: outcome_label,
         csrf: user.csrf,
         user_name: user.user.name,
         partner,
@@ -186,20 +203,16 @@ pub(super) async fn escalation(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ReplyForm {
-    csrf: String,
     body: String,
 }
 
 /// A message from the partner to the escalations team, visible to both.
 pub(super) async fn reply(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     Path(key): Path<String>,
-    Form(form): Form<ReplyForm>,
+    SignedForm { user, form }: SignedForm<ReplyForm>,
 ) -> WebResult<Response> {
     let partner = user.require_partner()?;
-    user.check_form(&form.csrf, &headers)?;
     let key = parse_key(&key)?;
     let (actor, now) = (user.actor(), state.clock.now());
     let scope = Scope::Partner(partner.clone());
@@ -227,36 +240,40 @@ pub(super) async fn reply(
     }
 }
 
-/// The new-escalation form as typed; also what the page shows again.
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct NewForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(rename = "type", default)]
+/// Subject rows the new-escalation form offers.
+const SUBJECT_ROWS: usize = 3;
+/// Files the new-escalation form takes at once.
+pub(super) const MAX_NEW_FILES: usize = 5;
+
+/// One subject row of the form, as typed.
+#[derive(Debug, Default)]
+struct SubjectFields {
     kind: String,
-    #[serde(default)]
+    surface: String,
+    text: String,
+}
+
+/// The new-escalation form as typed; also what the page shows again.
+#[derive(Debug, Default)]
+pub(super) struct NewForm {
+    kind: String,
     title: String,
-    #[serde(default)]
     description: String,
-    #[serde(default)]
     country: String,
-    #[serde(default)]
     language: String,
-    #[serde(default)]
     partner_ref: String,
-    #[serde(default)]
-    subject_kind: String,
-    #[serde(default)]
-    subject_surface: String,
-    #[serde(default)]
-    subject: String,
+    subjects: Vec<SubjectFields>,
+    /// The files are sensitive media (shown blurred to staff).
+    sensitive: bool,
 }
 
 impl NewForm {
-    /// The escalation the form describes; a subject only if one was named.
+    /// The escalation the form describes, with the subject rows that name one.
     fn escalation(&self) -> NewEscalation {
-        let subjects = subject_from(&self.subject_kind, &self.subject_surface, &self.subject)
-            .into_iter()
+        let subjects = self
+            .subjects
+            .iter()
+            .filter_map(|s| subject_from(&s.kind, &s.surface, &s.text))
             .collect();
         let partner_ref = self.partner_ref.trim();
         NewEscalation {
@@ -270,6 +287,80 @@ impl NewForm {
             ..NewEscalation::default()
         }
     }
+
+    /// Reads the multipart form: its fields, its anti-forgery token and the
+    /// files chosen (none yet checked or stored).
+    async fn read(
+        mut multipart: Multipart,
+        max: usize,
+    ) -> WebResult<(NewForm, String, Vec<Upload>)> {
+        let (mut form, mut token, mut files) = (NewForm::default(), String::new(), Vec::new());
+        while let Some(field) = next_part(&mut multipart, max).await? {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "file" {
+                if let Some(upload) = read_file_part(field, max).await? {
+                    files.push(upload);
+                }
+                continue;
+            }
+            let text = part_text(field).await?;
+            match name.as_str() {
+                "csrf" => token = text,
+                "type" => form.kind = text,
+                "title" => form.title = text,
+                "description" => form.description = text,
+                "country" => form.country = text,
+                "language" => form.language = text,
+                "partner_ref" => form.partner_ref = text,
+                "sensitive" => form.sensitive = parse_flag("sensitive", &text)?,
+                // Each row's fields arrive in order: kind, surface, subject.
+                "subject_kind" => form.subjects.push(SubjectFields {
+                    kind: text,
+                    ..SubjectFields::default()
+                }),
+                "subject_surface" | "subject" => {
+                    if form.subjects.is_empty() {
+                        form.subjects.push(SubjectFields::default());
+                    }
+                    let row = form.subjects.last_mut().expect("just ensured");
+                    match name.as_str() {
+                        "subject_surface" => row.surface = text,
+                        _ => row.text = text,
+                    }
+                }
+                other => {
+                    return Err(ApiError::field(
+                        "validation_failed",
+                        other,
+                        "this form has no such field",
+                    )
+                    .into());
+                }
+            }
+        }
+        if files.len() > MAX_NEW_FILES {
+            return Err(ApiError::field(
+                "validation_failed",
+                "file",
+                format!(
+                    "at most {MAX_NEW_FILES} files at once; attach more on the escalation's page"
+                ),
+            )
+            .into());
+        }
+        for file in &mut files {
+            file.sensitive = form.sensitive;
+        }
+        Ok((form, token, files))
+    }
+}
+
+/// One subject row as the page shows it.
+struct SubjectRow {
+    n: usize,
+    kinds: Vec<Choice>,
+    surfaces: Vec<Choice>,
+    text: String,
 }
 
 #[derive(Template)]
@@ -280,8 +371,8 @@ struct NewPage {
     partner: String,
     form: NewForm,
     types: Vec<Choice>,
-    subject_kinds: Vec<Choice>,
-    surfaces: Vec<Choice>,
+    subject_rows: Vec<SubjectRow>,
+    max_files: usize,
     errors: Vec<String>,
 }
 
@@ -289,25 +380,36 @@ async fn new_page(
     state: &AppState,
     user: WebUser,
     partner: String,
-    form: NewForm,
+    mut form: NewForm,
     errors: Vec<String>,
 ) -> WebResult<NewPage> {
     let types = reference_choices(state, RefKind::EscalationType, &form.kind).await?;
-    let surfaces = reference_choices(state, RefKind::Surface, &form.subject_surface).await?;
-    let subject_kinds = choices(
-        SubjectKind::ALL
-            .iter()
-            .map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "))),
-        &form.subject_kind,
+    form.subjects.resize_with(
+        form.subjects.len().max(SUBJECT_ROWS),
+        SubjectFields::default,
     );
+    let mut subject_rows = Vec::with_capacity(form.subjects.len());
+    for (i, subject) in form.subjects.iter().enumerate() {
+        subject_rows.push(SubjectRow {
+            n: i + 1,
+            kinds: choices(
+                SubjectKind::ALL
+                    .iter()
+                    .map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "))),
+                &subject.kind,
+            ),
+            surfaces: reference_choices(state, RefKind::Surface, &subject.surface).await?,
+            text: subject.text.clone(),
+        });
+    }
     Ok(NewPage {
         csrf: user.csrf,
         user_name: user.user.name,
         partner,
         form,
         types,
-        subject_kinds,
-        surfaces,
+        subject_rows,
+        max_files: MAX_NEW_FILES,
         errors,
     })
 }
@@ -326,40 +428,76 @@ pub(super) async fn new_form(State(state): State<AppState>, user: WebUser) -> We
     Ok(render(StatusCode::OK, &page))
 }
 
-/// Files the escalation and opens it; an invalid one comes back with every
-/// fault listed and everything as typed.
+/// The faults of a refused input, one line each.
+fn fault_lines(error: &ApiError) -> Vec<String> {
+    if error.errors.is_empty() {
+        vec![error.detail.clone()]
+    } else {
+        error
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
+    }
+}
+
+/// Files the escalation with its subjects and files, and opens it. Files
+/// are checked before anything is filed; an invalid submission comes back
+/// with every fault listed and everything as typed (files must be chosen
+/// again: no browser lets a page preset them).
 pub(super) async fn file_new(
     State(state): State<AppState>,
     user: WebUser,
     headers: HeaderMap,
-    Form(form): Form<NewForm>,
+    multipart: Multipart,
 ) -> WebResult<Response> {
     let partner = user.require_partner()?;
-    user.check_form(&form.csrf, &headers)?;
-    let filed = file(
-        &state,
-        &form.escalation(),
-        &partner,
-        "portal",
-        &user.actor(),
-    )
-    .await;
+    let (form, token, files) = NewForm::read(multipart, state.config.max_upload_bytes).await?;
+    user.check_form(&token, &headers)?;
+    let refused: Vec<String> = files
+        .iter()
+        .filter_map(|f| checked_media_type(f).err())
+        .flat_map(|e| fault_lines(&e))
+        .collect();
+    let filed = match refused.is_empty() {
+        true => {
+            file(
+                &state,
+                &form.escalation(),
+                &partner,
+                "portal",
+                &user.actor(),
+            )
+            .await
+        }
+        false => Err(ApiError::new("validation_failed", "files refused")),
+    };
     match filed {
-        Ok(escalation) => Ok(Redirect::to(&format!(
-            "/portal/escalations/{}?notice=Received+as+{}.+The+escalations+team+has+it.",
-            escalation.key, escalation.key
-        ))
-        .into_response()),
-        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
-            let errors = if error.errors.is_empty() {
-                vec![error.detail.clone()]
-            } else {
-                error
-                    .errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect()
+        Ok(escalation) => {
+            let (key, scope, actor) = (escalation.key, Scope::Partner(partner), user.actor());
+            let count = files.len();
+            for upload in files {
+                attach(&state, key, &scope, upload, Visibility::Partner, &actor).await?;
+            }
+            let files = match count {
+                0 => String::new(),
+                1 => "+with+1+file".into(),
+                n => format!("+with+{n}+files"),
             };
+            Ok(Redirect::to(&format!(
+                "/portal/escalations/{key}?notice=Received+as+{key}{files}.+The+escalations+team+has+it."
+            ))
+            .into_response())
+        }
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let mut errors = if refused.is_empty() {
+                fault_lines(&error)
+            } else {
+                refused
+            };
+            if !files.is_empty() {
+                errors.push("Please choose your files again.".into());
+            }
             let page = new_page(&state, user, partner, form, errors).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

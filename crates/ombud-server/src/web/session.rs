@@ -11,7 +11,8 @@ use std::sync::{LazyLock, Mutex};
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{FromRequestParts, State};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +22,7 @@ use ombud_domain::{Actor, Role};
 use ombud_store::{NewSession, StoreError, User, sha256_hex};
 use rand::RngCore;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{WebError, WebResult, render};
 use crate::AppState;
@@ -186,6 +188,57 @@ impl WebUser {
     }
 }
 
+/// A form posted from one of this session's pages: the session is live,
+/// the anti-forgery token and the Origin match, and the body parsed into
+/// `T` (which need not name the token). A body that does not parse gets the
+/// HTML error page saying what is missing, like any other invalid input.
+pub(crate) struct SignedForm<T> {
+    pub user: WebUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignedForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let token = serde_urlencoded::from_bytes::<TokenForm>(&body)
+            .map(|t| t.csrf)
+            .unwrap_or_default();
+        user.check_form(&token, &headers)
+            .map_err(IntoResponse::into_response)?;
+        let form = serde_urlencoded::from_bytes::<T>(&body).map_err(|error| {
+            WebError::from(ApiError::new(
+                "validation_failed",
+                format!("the form was incomplete or malformed ({error}); go back, check it and send it again"),
+            ))
+            .into_response()
+        })?;
+        Ok(SignedForm { user, form })
+    }
+}
+
+/// A [`SignedForm`] from staff: what every console action takes.
+pub(crate) struct StaffForm<T> {
+    pub user: WebUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for StaffForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let SignedForm { user, form } = SignedForm::from_request(request, state).await?;
+        user.require_staff().map_err(IntoResponse::into_response)?;
+        Ok(StaffForm { user, form })
+    }
+}
+
 impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
 
@@ -324,20 +377,18 @@ pub(super) async fn sign_in(
     Ok((jar, Redirect::to(home)).into_response())
 }
 
+/// The anti-forgery token every form carries.
 #[derive(Debug, Deserialize)]
-pub(super) struct TokenForm {
+pub(crate) struct TokenForm {
     csrf: String,
 }
 
 /// Ends the session here and in the store.
 pub(super) async fn sign_out(
     State(state): State<AppState>,
-    user: WebUser,
-    headers: HeaderMap,
     jar: CookieJar,
-    Form(form): Form<TokenForm>,
+    SignedForm { user, .. }: SignedForm<TokenForm>,
 ) -> WebResult<Response> {
-    user.check_form(&form.csrf, &headers)?;
     state
         .stores
         .directory

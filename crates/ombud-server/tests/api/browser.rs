@@ -297,17 +297,27 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     type_into(c, Locator::Id("question"), "Is the order valid in Japan?").await;
     click(c, Locator::Css("form[action$='/consults'] button")).await;
     notice_is(c, "Consult requested.").await;
-    choose(c, "to", "resolved").await;
-    click(c, Locator::Css("form[action$='/transition'] button")).await;
+    choose(c, "outcome", "removed").await;
+    choose(c, "root_cause", "automation_false_positive").await;
+    click(c, Locator::Css("form[action$='/decision'] button")).await;
     arrive(c, "Conflict · Ombud").await;
     c.back().await.unwrap();
     c.refresh().await.unwrap();
     type_into(c, Locator::Id("note-1"), "Valid.").await;
     click(c, Locator::Css("form[action$='/consults/1/answer'] button")).await;
     notice_is(c, "Consult answered.").await;
-    choose(c, "to", "resolved").await;
-    click(c, Locator::Css("form[action$='/transition'] button")).await;
-    notice_is(c, "Status changed to resolved.").await;
+    // Resolve with the decision: outcome, policy, and the root cause.
+    choose(c, "outcome", "removed").await;
+    choose(c, "policy", "harassment").await;
+    choose(c, "root_cause", "automation_false_positive").await;
+    type_into(c, Locator::Id("root_cause_note"), "Classifier missed it.").await;
+    click(c, Locator::Css("form[action$='/decision'] button")).await;
+    notice_is(c, "Resolved as removed.").await;
+    let decision = text_of(c, Locator::Css("section[aria-labelledby=decision-h]")).await;
+    assert!(
+        decision.contains("automation false positive — Classifier missed it."),
+        "{decision}"
+    );
 
     // A form whose token is not the session's is refused and changes nothing.
     let before = app.timeline("ESC-1", &app.admin).await.len();
@@ -361,14 +371,21 @@ async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(ap
         "当庁の名前で詐欺を勧誘しています。",
     )
     .await;
-    type_into(c, Locator::Id("subject"), "https://social.example/npa_fake").await;
-    click(c, Locator::Css("form[action='/portal/new'] button")).await;
-    notice_is(c, "Received as ESC-1. The escalations team has it.").await;
-
+    type_into(
+        c,
+        Locator::Id("subject_1"),
+        "https://social.example/npa_fake",
+    )
+    .await;
     let chosen = image.path().to_str().expect("a UTF-8 path");
     type_into(c, Locator::Id("file"), chosen).await;
-    click(c, Locator::Css("form[action$='/evidence'] button")).await;
-    notice_is(c, "File attached.").await;
+    click(c, Locator::Css("input[name=sensitive]")).await;
+    click(c, Locator::Css("form[action='/portal/new'] button")).await;
+    notice_is(
+        c,
+        "Received as ESC-1 with 1 file. The escalations team has it.",
+    )
+    .await;
     let files = text_of(c, Locator::Css("section[aria-labelledby=files-h] ul")).await;
     assert!(files.contains(".png"), "{files}");
     // The acknowledgement went out by email and shows as a message sent.
@@ -381,5 +398,71 @@ async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(ap
             .any(|mail| mail.contains("ESC-1")),
         "the acknowledgement names the case"
     );
+
+    // Staff write an internal note; another partner files a case of its own.
+    let note = json!({"body": "Internal: suspect is a former employee.", "visibility": "internal"});
+    let noted = app
+        .post("/api/v1/escalations/ESC-1/comments", &app.admin, &note)
+        .await;
+    assert!(noted.status().is_success());
+    let mut ministry_case = police_case("The ministry's own case");
+    ministry_case["partner"] = json!("th-ministry");
+    let other = app.file(&app.ministry, ministry_case).await["key"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+    c.refresh().await.unwrap();
+    let page = text_of(c, Locator::Css("article")).await;
+    assert!(
+        !page.contains("former employee"),
+        "internal notes stay internal"
+    );
+    c.goto(&format!("{}/portal/escalations/{other}", app.base))
+        .await
+        .expect("goto");
+    arrive(c, "Not Found · Ombud").await;
+
+    // The partner marked the image sensitive: staff see it blurred and grey
+    // until they reveal it, and the reveal is on the timeline.
+    c.goto(&format!("{}/portal", app.base)).await.expect("goto");
+    click(c, Locator::Css("form[action='/sign-out'] button")).await;
+    arrive(c, "Sign in · Ombud").await;
+    setup(&app).await;
+    type_into(c, Locator::Id("email"), "mika@example.com").await;
+    type_into(c, Locator::Id("password"), PASSWORD).await;
+    click(c, Locator::Css("form[action='/sign-in'] button")).await;
+    arrive(c, "My work · Ombud").await;
+    c.goto(&format!("{}/console/escalations/ESC-1", app.base))
+        .await
+        .expect("goto");
+    let filter = |c: &Client| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "return getComputedStyle(document.querySelector('ul.evidence img')).filter;",
+                vec![],
+            )
+            .await
+            .expect("style")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+        }
+    };
+    let blurred = filter(c).await;
+    assert!(
+        blurred.contains("blur") && blurred.contains("grayscale"),
+        "{blurred}"
+    );
+    click(c, Locator::Css("form[action$='/reveal'] button")).await;
+    for _ in 0..200 {
+        if filter(c).await == "none" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(filter(c).await, "none", "revealed");
+    let timeline = text_of(c, Locator::Css(".timeline")).await;
+    assert!(timeline.contains("evidence revealed"), "{timeline}");
     browser.client.clone().close().await.expect("close");
 }

@@ -97,6 +97,20 @@ impl<'a> Browser<'a> {
         response
     }
 
+    async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Response {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .header(COOKIE, self.cookies.join("; "))
+            .header(ORIGIN, &self.app.base)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&response);
+        response
+    }
+
     /// Signs in, expecting to land on `home`, and returns the session's
     /// anti-forgery token.
     async fn sign_in(&mut self, email: &str, home: &str) -> String {
@@ -319,6 +333,27 @@ async fn forms_without_this_sessions_token_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    // A form missing a field gets the HTML error page saying so.
+    let incomplete = browser
+        .post(
+            "/console/escalations/ESC-1/transition",
+            &[("csrf", csrf.as_str()), ("to", "investigating")],
+        )
+        .await;
+    assert_eq!(incomplete.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        incomplete.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        incomplete
+            .text()
+            .await
+            .unwrap()
+            .contains("missing field `version`")
+    );
     let stored: serde_json::Value = app
         .get("/api/v1/escalations/ESC-1", &app.admin)
         .await
@@ -466,9 +501,37 @@ async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: T
         ("subject_kind", "account"),
         ("subject_surface", "social"),
         ("subject", "https://social.example/npa_fake"),
+        ("subject_kind", "post"),
+        ("subject_surface", "social"),
+        ("subject", "https://social.example/npa_fake/posts/77"),
+        ("subject_kind", "account"),
+        ("subject_surface", "social"),
+        ("subject", ""),
+        ("sensitive", "true"),
     ];
+    // Text fields and files, as the browser sends the form.
+    let form_with = |fields: &[(&str, &str)], files: &[(&[u8], &str, &str)]| {
+        let form = files.iter().fold(
+            reqwest::multipart::Form::new(),
+            |form, (bytes, name, media)| {
+                let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+                    .file_name(name.to_string())
+                    .mime_str(media)
+                    .unwrap();
+                form.part("file", part)
+            },
+        );
+        fields
+            .iter()
+            .fold(form, |form, (k, v)| form.text(k.to_string(), v.to_string()))
+    };
     let count = app.escalation_count().await;
-    let refused = partner.post("/portal/new", &fields).await;
+    let refused = partner
+        .post_multipart(
+            "/portal/new",
+            form_with(&fields, &[(PNG, "screen.png", "image/png")]),
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = refused.text().await.unwrap();
     assert!(
@@ -482,15 +545,57 @@ async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: T
     assert!(
         page.contains(r#"value="NPA-2026-0117""#)
             && page.contains(r#"<option value="impersonation" selected>"#)
+            && page.contains(r#"value="https://social.example/npa_fake/posts/77""#)
+            && page.contains(r#"<option value="post" selected>"#),
+        "every subject row is kept"
     );
+    assert!(page.contains("choose your files again"));
     assert_eq!(app.escalation_count().await, count, "nothing was filed");
 
     fields[2] = ("title", "Fake account of the police");
     fields[4] = ("country", "JP");
-    let filed = partner.post("/portal/new", &fields).await;
+    let lying = partner
+        .post_multipart(
+            "/portal/new",
+            form_with(
+                &fields,
+                &[
+                    (PNG, "screen.png", "image/png"),
+                    (b"#!/bin/sh", "notes.png", "image/png"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(lying.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = lying.text().await.unwrap();
+    assert!(page.contains("notes.png: declared image/png"), "{page}");
+    assert_eq!(
+        app.escalation_count().await,
+        count,
+        "a refused file files nothing"
+    );
+
+    let filed = partner
+        .post_multipart(
+            "/portal/new",
+            form_with(
+                &fields,
+                &[
+                    (PNG, "screen.png", "image/png"),
+                    (b"%PDF-1.4 order", "order.pdf", "application/pdf"),
+                ],
+            ),
+        )
+        .await;
     assert_eq!(filed.status(), StatusCode::SEE_OTHER);
     let key = format!("ESC-{}", count + 1);
-    assert!(location(&filed).starts_with(&format!("/portal/escalations/{key}?notice=Received")));
+    assert!(
+        location(&filed).starts_with(&format!(
+            "/portal/escalations/{key}?notice=Received+as+{key}+with+2+files"
+        )),
+        "{}",
+        location(&filed)
+    );
     let stored: serde_json::Value = app
         .get(&format!("/api/v1/escalations/{key}"), &app.admin)
         .await
@@ -502,14 +607,26 @@ async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: T
             &stored["partner"],
             &stored["channel"],
             &stored["partner_ref"],
-            &stored["subjects"][0]["url"]
+            &stored["subjects"][0]["url"],
+            &stored["subjects"][1]["kind"],
+            stored["subjects"].as_array().unwrap().len(),
         ),
         (
             &json!("jp-police"),
             &json!("portal"),
             &json!("NPA-2026-0117"),
-            &json!("https://social.example/npa_fake")
+            &json!("https://social.example/npa_fake"),
+            &json!("post"),
+            2
         )
+    );
+    let evidence = stored["evidence"].as_array().unwrap();
+    assert_eq!(evidence.len(), 2);
+    assert!(
+        evidence
+            .iter()
+            .all(|e| e["visibility"] == "partner" && e["sensitive"] == true),
+        "{evidence:?}"
     );
     let page = partner
         .get(&format!("/portal/escalations/{key}"))
@@ -517,7 +634,7 @@ async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: T
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Fake account of the police"));
+    assert!(page.contains("Fake account of the police") && page.contains(">order.pdf</a>"));
 }
 
 async fn expired_sessions_end_at_the_sign_in_form(app: TestApp) {
@@ -672,14 +789,40 @@ async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered
             && page.contains("open, due in 1d 0h")
     );
 
+    assert!(
+        !page.contains(r#"<option value="resolved">"#),
+        "the status form does not resolve: a decision does"
+    );
     let version = hidden(&page, "version");
+    let bypass = staff
+        .post(
+            "/console/escalations/ESC-1/transition",
+            &[
+                ("csrf", csrf.as_str()),
+                ("version", &version),
+                ("to", "resolved"),
+            ],
+        )
+        .await;
+    assert_eq!(bypass.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bypass.text().await.unwrap().contains("decision"));
     let resolve = [
         ("csrf", csrf.as_str()),
         ("version", &version),
-        ("to", "resolved"),
+        ("outcome", "removed"),
+        ("policy", "harassment"),
+        ("policy_version", "2026-07"),
+        ("root_cause", "automation_false_positive"),
+        (
+            "root_cause_note",
+            "The classifier missed the impersonation.",
+        ),
+        ("owning_team", "Integrity ML"),
+        ("fix_url", "https://tracker.example/ML-88"),
+        ("fix_status", "in_progress"),
     ];
     let blocked = staff
-        .post("/console/escalations/ESC-1/transition", &resolve)
+        .post("/console/escalations/ESC-1/decision", &resolve)
         .await;
     assert!(blocked.status().is_client_error(), "{}", blocked.status());
     let refusal = blocked.text().await.unwrap();
@@ -707,13 +850,17 @@ async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered
         .unwrap();
     assert!(page.contains("approve by Mika Tanaka: Valid under the Provider Liability Act."));
     let version = hidden(&page, "version");
-    let resolve = [
-        ("csrf", csrf.as_str()),
-        ("version", &version),
-        ("to", "resolved"),
-    ];
+    let mut resolve = resolve.to_vec();
+    resolve[1] = ("version", &version);
+    let mut bad = resolve.clone();
+    bad[2] = ("outcome", "vanished");
+    let unknown = staff
+        .post("/console/escalations/ESC-1/decision", &bad)
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().await.unwrap().contains("unknown outcome"));
     let resolved = staff
-        .post("/console/escalations/ESC-1/transition", &resolve)
+        .post("/console/escalations/ESC-1/decision", &resolve)
         .await;
     assert_eq!(resolved.status(), StatusCode::SEE_OTHER);
     let stored: serde_json::Value = app
@@ -723,6 +870,47 @@ async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered
         .await
         .unwrap();
     assert_eq!(stored["status"], "resolved");
+    let decision = &stored["decision"];
+    assert_eq!(
+        (
+            &decision["outcome"],
+            &decision["policy"],
+            &decision["policy_version"],
+            &decision["root_cause"],
+            &decision["owning_team"],
+            &decision["upstream_fix"]["status"],
+            &decision["decided_by"],
+        ),
+        (
+            &json!("removed"),
+            &json!("harassment"),
+            &json!("2026-07"),
+            &json!("automation_false_positive"),
+            &json!("Integrity ML"),
+            &json!("in_progress"),
+            &json!("Mika Tanaka"),
+        )
+    );
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("automation false positive — The classifier missed the impersonation.")
+            && page.contains("Amend the decision")
+    );
+    // The partner learns the outcome, never the root cause.
+    let told: serde_json::Value = app
+        .get("/api/v1/escalations/ESC-1", &app.police)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(told["decision"]["outcome"], "removed");
+    assert_eq!(told["decision"]["root_cause"], serde_json::Value::Null);
+    assert_eq!(told["decision"]["upstream_fix"], serde_json::Value::Null);
 }
 
 async fn staff_preview_and_send_a_template_to_the_partner(app: TestApp) {

@@ -6,6 +6,7 @@ mod assignment;
 mod browser;
 mod console;
 mod consults;
+mod decisions;
 mod helpers;
 mod inbound;
 mod links;

@@ -193,6 +193,11 @@ impl Escalation {
         Ok((next, event))
     }
 
+    /// How many consults still wait for their answer.
+    pub fn open_consults(&self) -> usize {
+        self.consults.iter().filter(|c| c.is_open()).count()
+    }
+
     /// The required consults still waiting for an answer, as `#id function`.
     pub fn open_required_consults(&self) -> Vec<String> {
         self.consults

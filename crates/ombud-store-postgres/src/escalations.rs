@@ -120,8 +120,8 @@ async fn insert_search_doc(
 
 async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, consults_open, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(e.key.0)
     .bind(&e.escalation_type)
@@ -137,6 +137,7 @@ async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()
     .bind(e.version)
     .bind(e.due_at().map(micros))
     .bind(e.is_sensitive())
+    .bind(i32::try_from(e.open_consults()).unwrap_or(i32::MAX))
     .bind(Json(e))
     .execute(&mut *conn)
     .await
@@ -334,7 +335,7 @@ async fn save_in(
     let before = escalation_from_row(&row)?;
     sqlx::query(
             "UPDATE escalations SET type = $1, partner = $2, status = $3, priority = $4, assignee = $5, queue = $6, country = $7, \
-             language = $8, updated_at = $9, version = $10, due_at = $11, sensitive = $12, state = $13 WHERE id = $14",
+             language = $8, updated_at = $9, version = $10, due_at = $11, sensitive = $12, consults_open = $13, state = $14 WHERE id = $15",
         )
         .bind(&next.escalation_type)
         .bind(&next.partner)
@@ -348,6 +349,7 @@ async fn save_in(
         .bind(next.version)
         .bind(next.due_at().map(micros))
         .bind(next.is_sensitive())
+        .bind(i32::try_from(next.open_consults()).unwrap_or(i32::MAX))
         .bind(Json(next))
         .bind(id)
         .execute(&mut *tx)
@@ -617,6 +619,9 @@ impl EscalationStore for PgEscalations {
         }
         if let Some(q) = &filter.queue {
             query.push(" AND e.queue = ").push_bind(q.clone());
+        }
+        if filter.awaiting_consult {
+            query.push(" AND e.consults_open > 0");
         }
         for tag in &filter.tags {
             query

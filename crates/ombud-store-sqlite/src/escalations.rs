@@ -85,7 +85,7 @@ async fn save(
     let before = escalation_from_row(&row)?;
     sqlx::query(
         "UPDATE escalations SET type = ?, partner = ?, status = ?, priority = ?, assignee = ?, queue = ?, \
-         country = ?, language = ?, updated_at = ?, version = ?, due_at = ?, sensitive = ?, state = ? WHERE id = ? AND version = ?",
+         country = ?, language = ?, updated_at = ?, version = ?, due_at = ?, sensitive = ?, consults_open = ?, state = ? WHERE id = ? AND version = ?",
     )
     .bind(&next.escalation_type)
     .bind(&next.partner)
@@ -99,6 +99,7 @@ async fn save(
     .bind(next.version)
     .bind(next.due_at().map(micros))
     .bind(next.is_sensitive())
+    .bind(crate::rows::count(next.open_consults()))
     .bind(encode_state(next))
     .bind(id)
     .bind(expected)

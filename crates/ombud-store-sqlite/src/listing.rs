@@ -129,6 +129,9 @@ fn work_list_index(filter: &EscalationFilter) -> Option<&'static str> {
     if !open_only(&filter.statuses) || !filter.tags.is_empty() || filter.q.is_some() {
         return None;
     }
+    if filter.awaiting_consult {
+        return Some("escalations_awaiting_consult");
+    }
     match (&filter.assignee, filter.sort) {
         (Some(Some(_)), _) => Some("escalations_held"),
         (Some(None), SortField::DueAt) => Some("escalations_unassigned_by_due"),
@@ -195,6 +198,9 @@ fn push_filters<'a>(
     }
     if let Some(q) = &filter.queue {
         query.push(" AND e.queue = ").push_bind(q.as_str());
+    }
+    if filter.awaiting_consult {
+        query.push(" AND e.consults_open > 0");
     }
     for (column, op, bound) in [
         ("e.created_at", ">=", filter.created_from),

@@ -30,6 +30,7 @@ struct EscalationRow<'a> {
     version: i64,
     due_at: Option<i64>,
     sensitive: bool,
+    consults_open: i64,
     state: String,
 }
 
@@ -85,9 +86,14 @@ struct EventRow<'a> {
     data: String,
 }
 
-const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, state) \
+/// A count as SQLite stores it.
+pub(crate) fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, consults_open, state) \
      SELECT value ->> 'id', value ->> 'type', value ->> 'partner', value ->> 'status', value ->> 'priority', value ->> 'assignee', value ->> 'queue', \
-     value ->> 'country', value ->> 'language', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'due_at', value ->> 'sensitive', value ->> 'state' FROM json_each(?)";
+     value ->> 'country', value ->> 'language', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'due_at', value ->> 'sensitive', value ->> 'consults_open', value ->> 'state' FROM json_each(?)";
 const INSERT_TAGS: &str = "INSERT INTO escalation_tags (escalation_id, tag, created_at) \
      SELECT value ->> 'escalation_id', value ->> 'tag', value ->> 'created_at' FROM json_each(?)";
 const INSERT_SUBJECTS: &str = "INSERT INTO escalation_subjects (escalation_id, normalized_key, kind, surface) \
@@ -132,6 +138,7 @@ impl<'a> Rows<'a> {
             version: e.version,
             due_at: e.due_at().map(micros),
             sensitive: e.is_sensitive(),
+            consults_open: count(e.open_consults()),
             state: encode_state(e),
         });
         self.tags(e);

@@ -52,6 +52,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
     claim_next_takes_the_best_case_once(primary).await;
     claims_stop_at_the_agents_capacity(primary).await;
+    consults_waiting_for_answers_are_listed(primary).await;
     events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
     escalations_are_found_by_shared_subjects(primary).await;
     the_overview_counts_what_the_lists_show(primary).await;
@@ -1646,6 +1647,45 @@ async fn claims_stop_at_the_agents_capacity(s: &Stores) {
         s.escalations.held_open("chen@example.com").await.unwrap(),
         1
     );
+}
+
+async fn consults_waiting_for_answers_are_listed(s: &Stores) {
+    use ombud_domain::consult::{NewConsult, Verdict};
+    let waiting = EscalationFilter {
+        awaiting_consult: true,
+        sort: SortField::DueAt,
+        direction: SortDirection::Asc,
+        limit: 50,
+        ..Default::default()
+    };
+    let before = keys_of(s, &waiting, &Scope::Staff).await;
+    let created = s
+        .escalations
+        .create(draft_received(at(0)), &agent(), at(0))
+        .await
+        .expect("create");
+    let ask = NewConsult {
+        function: "legal".into(),
+        question: "Is the order valid?".into(),
+        required: true,
+        due_within: None,
+    };
+    let (asked, event) = created.request_consult(&ask, &agent(), at(1)).unwrap();
+    s.escalations
+        .save(&asked, created.version, &[event])
+        .await
+        .expect("save");
+    let listed = keys_of(s, &waiting, &Scope::Staff).await;
+    assert!(listed.contains(&created.key.0), "{listed:?}");
+    assert_eq!(listed.len(), before.len() + 1);
+    let (answered, event) = asked
+        .answer_consult(1, Verdict::Approve, "", &agent(), at(2))
+        .unwrap();
+    s.escalations
+        .save(&answered, asked.version, &[event])
+        .await
+        .expect("save");
+    assert_eq!(keys_of(s, &waiting, &Scope::Staff).await, before);
 }
 
 async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Stores) {

@@ -66,6 +66,8 @@ pub struct EscalationFilter {
     /// `Some(None)` lists unassigned escalations.
     pub assignee: Option<Option<String>>,
     pub queue: Option<String>,
+    /// Only escalations with a consult still waiting for its answer.
+    pub awaiting_consult: bool,
     pub countries: Vec<String>,
     pub languages: Vec<String>,
     pub tags: Vec<String>,

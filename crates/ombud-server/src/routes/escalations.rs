@@ -298,6 +298,8 @@ struct ListParams {
     /// A user's email, or `none` for unassigned.
     assignee: Option<String>,
     queue: Option<String>,
+    /// `true`: only escalations with a consult still waiting for its answer.
+    awaiting_consult: Option<bool>,
     country: Option<String>,
     language: Option<String>,
     /// All given tags must be present.
@@ -326,7 +328,7 @@ fn bad_query(param: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::field("bad_query", param, message.to_string())
 }
 
-fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
+pub(crate) fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
     let mut filter = EscalationFilter {
         limit: 50,
         ..Default::default()
@@ -381,6 +383,13 @@ fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
                 });
             }
             "queue" => filter.queue = Some(value.to_string()),
+            "awaiting_consult" => {
+                filter.awaiting_consult = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad_query(name, "must be true or false")),
+                }
+            }
             "created_after" => filter.created_from = Some(time(name, value)?),
             "created_before" => filter.created_to = Some(time(name, value)?),
             "updated_after" => filter.updated_from = Some(time(name, value)?),

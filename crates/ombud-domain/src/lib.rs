@@ -14,6 +14,7 @@ pub mod geo;
 pub mod lifecycle;
 pub mod links;
 pub mod partner;
+pub mod preferences;
 pub mod reference;
 pub mod regulatory;
 pub mod routing;

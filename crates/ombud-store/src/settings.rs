@@ -27,10 +27,12 @@ pub enum SettingKind {
     Webhook,
     /// `ombud_domain::template::Template`, by template code.
     Template,
+    /// `ombud_domain::preferences::Preferences`, by the user's email.
+    Preferences,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 8] = [
+    pub const ALL: [SettingKind; 9] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -39,6 +41,7 @@ impl SettingKind {
         SettingKind::Agent,
         SettingKind::Webhook,
         SettingKind::Template,
+        SettingKind::Preferences,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -55,6 +58,7 @@ impl SettingKind {
             SettingKind::Agent => "agent",
             SettingKind::Webhook => "webhook",
             SettingKind::Template => "template",
+            SettingKind::Preferences => "preferences",
         }
     }
 }

@@ -100,7 +100,7 @@ async fn check_subject_surfaces(
     Ok(())
 }
 
-async fn check_assignee(state: &AppState, email: &str) -> ApiResult<()> {
+pub(crate) async fn check_assignee(state: &AppState, email: &str) -> ApiResult<()> {
     match state.stores.directory.user_credentials(email).await {
         Ok(c) if c.user.active && c.user.role.is_staff() => Ok(()),
         Ok(_) => Err(ApiError::field(

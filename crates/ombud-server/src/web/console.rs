@@ -1,5 +1,4 @@
-//! The staff console's pages: the work lists, claim-next, and the
-//! escalation workspace with its comment and status forms. Every change
+//! The staff console's escalation workspace and the forms that act on it. Every change
 //! goes through the same domain operation and optimistic save as the API.
 
 use askama::Template;
@@ -12,10 +11,13 @@ use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::decision::{Decision, FixStatus, NewDecision, SubjectAction, UpstreamFix};
 use ombud_domain::template::Template as MessageTemplate;
 use ombud_domain::validation::Collector;
-use ombud_domain::{Country, Escalation, Evidence, RefKind, Status, SubjectKind, Visibility};
-use ombud_store::{EscalationFilter, Scope, SortDirection, SortField};
+use ombud_domain::{
+    Country, Escalation, EscalationKey, Evidence, RefKind, Status, SubjectKind, Visibility,
+};
+use ombud_store::Scope;
 use serde::Deserialize;
 
+use super::preferences::load_preferences;
 use super::session::{StaffForm, TokenForm, WebUser};
 use super::view::{
     Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_from,
@@ -24,7 +26,6 @@ use super::view::{
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::assignment::claim_for;
 use crate::routes::consults::{self, ConsultAnswerRequest};
 use crate::routes::decisions;
 use crate::routes::documents::list;
@@ -33,138 +34,6 @@ use crate::routes::escalations::{
     with_timeline,
 };
 use crate::routes::messages::{self, MessageRequest, compose_request};
-
-/// Rows on one page of a work list.
-const PAGE: u32 = 100;
-
-/// One escalation on a work list.
-struct Row {
-    key: String,
-    title: String,
-    status: &'static str,
-    priority: &'static str,
-    partner: String,
-    country: String,
-    queue: String,
-    assignee: String,
-    due: String,
-    urgency: &'static str,
-}
-
-impl Row {
-    fn of(e: &Escalation, now: Timestamp) -> Row {
-        let (due, urgency) = due(e.due_at(), now);
-        Row {
-            key: e.key.to_string(),
-            title: e.title.clone(),
-            status: e.status.as_str(),
-            priority: e.priority.as_str(),
-            partner: e.partner.clone(),
-            country: e.country.to_string(),
-            queue: e.queue.clone().unwrap_or_default(),
-            assignee: e.assignee.clone().unwrap_or_default(),
-            due,
-            urgency,
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "work.html")]
-struct WorkPage {
-    csrf: String,
-    user_name: String,
-    heading: &'static str,
-    view: String,
-    q: String,
-    rows: Vec<Row>,
-    more: bool,
-    notice: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct WorkQuery {
-    view: Option<String>,
-    q: Option<String>,
-    notice: Option<String>,
-}
-
-/// A work list: my open cases, the unassigned ones, everything open by
-/// nearest deadline, or all open; optionally searched.
-pub(super) async fn work(
-    State(state): State<AppState>,
-    user: WebUser,
-    Query(query): Query<WorkQuery>,
-) -> WebResult<Response> {
-    user.require_staff()?;
-    let view = query.view.unwrap_or_else(|| "mine".into());
-    let mut filter = EscalationFilter {
-        statuses: Status::ALL.into_iter().filter(|s| s.is_open()).collect(),
-        sort: SortField::DueAt,
-        direction: SortDirection::Asc,
-        limit: PAGE,
-        ..Default::default()
-    };
-    let heading = match view.as_str() {
-        "mine" => {
-            filter.assignee = Some(Some(user.user.email.clone()));
-            "My work"
-        }
-        "unassigned" => {
-            filter.assignee = Some(None);
-            "Unassigned"
-        }
-        "breaching" => "Breaching soon",
-        "all" => "All open",
-        other => {
-            return Err(ApiError::field(
-                "validation_failed",
-                "view",
-                format!("unknown view {other:?}; known: mine, unassigned, breaching, all"),
-            )
-            .into());
-        }
-    };
-    let q = query.q.unwrap_or_default();
-    if !q.trim().is_empty() {
-        filter.q = Some(q.trim().to_string());
-    }
-    let page = state
-        .stores
-        .escalations
-        .list(&filter, &Scope::Staff)
-        .await?;
-    let now = state.clock.now();
-    Ok(render(
-        StatusCode::OK,
-        &WorkPage {
-            csrf: user.csrf,
-            user_name: user.user.name,
-            heading,
-            view,
-            q,
-            rows: page.items.iter().map(|e| Row::of(e, now)).collect(),
-            more: page.next.is_some(),
-            notice: query.notice,
-        },
-    ))
-}
-
-/// Claims the best case for the signed-in agent and opens it.
-pub(super) async fn claim(
-    State(state): State<AppState>,
-    StaffForm { user, .. }: StaffForm<TokenForm>,
-) -> WebResult<Response> {
-    Ok(
-        match claim_for(&state, &user.user.email, user.actor()).await? {
-            Some(claimed) => Redirect::to(&format!("/console/escalations/{}", claimed.key)),
-            None => Redirect::to(
-                "/console?view=mine&notice=Nothing+to+claim%3A+no+open+case+matches+your+skills.",
-            ),
-        }
-        .into_response(),
-    )
-}
 
 /// One piece of evidence as the workspace shows it.
 struct EvidenceItem {
@@ -180,7 +49,7 @@ struct EvidenceItem {
 }
 
 impl EvidenceItem {
-    fn of(evidence: &Evidence, revealed: Option<&str>) -> EvidenceItem {
+    fn of(evidence: &Evidence, revealed: Option<&str>, reveal_all: bool) -> EvidenceItem {
         let media_type = evidence
             .sniffed_type
             .clone()
@@ -197,7 +66,7 @@ impl EvidenceItem {
             size: format!("{:.1} kB", evidence.size as f64 / 1000.0),
             presentation,
             sensitive: evidence.sensitive,
-            blurred: evidence.sensitive && revealed != Some(evidence.id.as_str()),
+            blurred: evidence.sensitive && !reveal_all && revealed != Some(evidence.id.as_str()),
             media_type,
         }
     }
@@ -447,6 +316,12 @@ pub(super) async fn workspace(
 ) -> WebResult<Response> {
     user.require_staff()?;
     let key = parse_key(&key)?;
+    let reveal_all = load_preferences(&state, &user.user.email)
+        .await?
+        .reveal_sensitive;
+    if reveal_all {
+        log_reveals(&state, key, &user).await?;
+    }
     let (e, timeline) = with_timeline(&state, key, &Scope::Staff).await?;
     let partner_tier = match state.stores.directory.get_partner(&e.partner).await {
         Ok(partner) => partner.tier.get().to_string(),
@@ -506,7 +381,7 @@ pub(super) async fn workspace(
         evidence: e
             .evidence
             .iter()
-            .map(|item| EvidenceItem::of(item, query.revealed.as_deref()))
+            .map(|item| EvidenceItem::of(item, query.revealed.as_deref(), reveal_all))
             .collect(),
         consults: e.consults.iter().map(|c| ConsultRow::of(c, now)).collect(),
         verdicts: Verdict::ALL.iter().map(|v| v.as_str()).collect(),
@@ -544,6 +419,25 @@ pub(super) async fn workspace(
         e,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Logs a reveal of each sensitive file of `key`, for a user whose
+/// setting shows sensitive media unblurred: seeing it is what is logged,
+/// however it came to be shown.
+async fn log_reveals(state: &AppState, key: EscalationKey, user: &WebUser) -> WebResult<()> {
+    let (actor, now) = (user.actor(), state.clock.now());
+    mutate(state, &Scope::Staff, key, None, |e| {
+        let mut next = e.clone();
+        let mut events = Vec::new();
+        for evidence in e.evidence.iter().filter(|ev| ev.sensitive) {
+            let (revealed, event) = next.reveal_evidence(&evidence.id, &actor, now)?;
+            next = revealed;
+            events.push(event);
+        }
+        Ok((next, events))
+    })
+    .await?;
+    Ok(())
 }
 
 /// Evidence bytes for the workspace to show (images, video and audio

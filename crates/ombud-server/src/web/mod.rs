@@ -8,8 +8,10 @@
 mod console;
 mod overview;
 mod portal;
+mod preferences;
 mod session;
 mod view;
+mod work;
 
 pub(crate) use session::SignInGuard;
 
@@ -57,8 +59,13 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/sign-out", post(session::sign_out))
-        .route("/console", get(console::work))
-        .route("/console/claim", post(console::claim))
+        .route("/console", get(work::work))
+        .route("/console/claim", post(work::claim))
+        .route("/console/bulk", post(work::bulk))
+        .route("/console/views", post(work::save_view))
+        .route("/console/views/delete", post(work::delete_view))
+        .route("/console/preferences", get(preferences::page))
+        .route("/console/preferences/media", post(preferences::save_media))
         .route("/console/overview", get(overview::overview))
         .route("/console/overview/intake.csv", get(overview::intake_csv))
         .route("/console/escalations/{key}", get(console::workspace))

@@ -59,6 +59,49 @@ pub(super) fn subject_from(kind: &str, surface: &str, text: &str) -> Option<NewS
     })
 }
 
+/// A run of text, marked when it is a search match.
+pub(super) struct Highlighted {
+    pub text: String,
+    pub hit: bool,
+}
+
+/// Splits `text` into runs that match one of `terms` (lower case, as the
+/// search reads them) and runs that do not. Matching is by character,
+/// ignoring case, inside words too: as the search matches Japanese or Thai,
+/// which have no spaces between words.
+pub(super) fn highlight(text: &str, terms: &[String]) -> Vec<Highlighted> {
+    // The lower-cased text, and for each of its bytes the original
+    // character it came from (lower-casing may change lengths).
+    let chars: Vec<char> = text.chars().collect();
+    let mut lower = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len());
+    for (i, c) in chars.iter().enumerate() {
+        for l in c.to_lowercase() {
+            lower.push(l);
+            origin.extend(std::iter::repeat_n(i, l.len_utf8()));
+        }
+    }
+    let mut hit = vec![false; chars.len()];
+    for term in terms.iter().filter(|t| !t.is_empty()) {
+        for (start, found) in lower.match_indices(term.as_str()) {
+            for &i in &origin[start..start + found.len()] {
+                hit[i] = true;
+            }
+        }
+    }
+    let mut runs: Vec<Highlighted> = Vec::new();
+    for (c, hit) in chars.into_iter().zip(hit) {
+        match runs.last_mut() {
+            Some(run) if run.hit == hit => run.text.push(c),
+            _ => runs.push(Highlighted {
+                text: c.to_string(),
+                hit,
+            }),
+        }
+    }
+    runs
+}
+
 /// One option of a select, as the form last had it.
 pub(super) struct Choice {
     pub value: String,
@@ -168,5 +211,49 @@ pub(super) fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
             .unwrap_or_else(|| "—".into()),
         left,
         urgency,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn marked(text: &str, terms: &[&str]) -> String {
+        let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+        highlight(text, &terms)
+            .into_iter()
+            .map(|run| match run.hit {
+                true => format!("[{}]", run.text),
+                false => run.text,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_are_marked_in_every_script_and_any_case() {
+        assert_eq!(
+            marked("東京の偽アカウント", &["偽アカ"]),
+            "東京の[偽アカ]ウント"
+        );
+        assert_eq!(marked("บัญชีปลอมของตำรวจ", &["ปลอม"]), "บัญชี[ปลอม]ของตำรวจ");
+        assert_eq!(
+            marked("Fake POLICE account", &["police", "acc"]),
+            "Fake [POLICE] [acc]ount"
+        );
+        assert_eq!(marked("İstanbul", &["i̇st"]), "[İst]anbul");
+        assert_eq!(marked("no match", &["zzz", ""]), "no match");
+    }
+
+    proptest! {
+        #[test]
+        fn runs_put_back_together_are_the_text(text in "\\PC{0,40}", term in "\\PC{0,4}") {
+            let runs = highlight(&text, &[term.to_lowercase()]);
+            let joined: String = runs.iter().map(|r| r.text.as_str()).collect();
+            prop_assert_eq!(joined, text);
+            for pair in runs.windows(2) {
+                prop_assert_ne!(pair[0].hit, pair[1].hit);
+            }
+        }
     }
 }

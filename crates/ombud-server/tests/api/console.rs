@@ -23,7 +23,8 @@ on_both_backends!(
     partners_attach_files_whose_content_matches_their_type,
     repeated_wrong_passwords_hold_the_account_for_a_while,
     partners_follow_the_deadlines_promised_to_them,
-    staff_add_subjects_and_attach_files_in_the_workspace
+    staff_add_subjects_and_attach_files_in_the_workspace,
+    work_lists_filter_save_and_act_in_bulk
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -751,6 +752,159 @@ async fn sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged(app
         reveals(&app.timeline("ESC-1", &app.police).await),
         0,
         "partners never see reveals"
+    );
+
+    // A personal setting shows sensitive media as it is: each view is
+    // logged as a reveal all the same.
+    let saved = staff
+        .post(
+            "/console/preferences/media",
+            &[("csrf", csrf.as_str()), ("sensitive", "revealed")],
+        )
+        .await;
+    assert_eq!(location(&saved), "/console/preferences?notice=Saved.");
+    let page = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"alt="injury.png">"#) && !page.contains(r#"class="blurred""#));
+    assert_eq!(reveals(&app.timeline("ESC-1", &app.admin).await), 2);
+    let refused = staff
+        .post(
+            "/console/preferences/media",
+            &[("csrf", csrf.as_str()), ("sensitive", "sometimes")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn work_lists_filter_save_and_act_in_bulk(app: TestApp) {
+    setup(&app).await;
+    let queue = json!({"code": "apac", "name": "APAC desk", "team": "Trust APAC"});
+    let stored = app.put("/api/v1/queues/apac", &app.admin, &queue).await;
+    assert!(stored.status().is_success());
+    let mut p2 = police_case("Impersonation of the minister");
+    p2["priority"] = json!("P3");
+    app.file(&app.police, p2).await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let text = |r: Response| async move { r.text().await.unwrap() };
+
+    let p1 = text(staff.get("/console?view=all&priority=P1&queue=").await).await;
+    assert!(
+        p1.contains("ESC-1") && !p1.contains("ESC-2"),
+        "filtered by priority"
+    );
+    let found = text(staff.get("/console?view=all&q=SINGER").await).await;
+    assert!(found.contains("<mark>singer</mark>"), "matches are marked");
+    let unknown = staff.get("/console?view=all&colour=red").await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert!(text(unknown).await.contains("colour"));
+
+    // Save the P1 list under a name: it heads the list and is on the
+    // preferences page, where it can be deleted.
+    let saved = staff
+        .post(
+            "/console/views",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "P1 everywhere"),
+                ("query", "view=all&priority=P1&queue="),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let named = text(staff.get("/console?view=all&priority=P1").await).await;
+    assert!(named.contains("<h1>P1 everywhere"), "{named}");
+    let bad = staff
+        .post(
+            "/console/views",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "broken"),
+                ("query", "view=somewhere"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let prefs = text(staff.get("/console/preferences").await).await;
+    assert!(prefs.contains(">P1 everywhere</a>") && !prefs.contains("broken"));
+    staff
+        .post(
+            "/console/views/delete",
+            &[("csrf", csrf.as_str()), ("name", "P1 everywhere")],
+        )
+        .await;
+    assert!(
+        !text(staff.get("/console/preferences").await)
+            .await
+            .contains(">P1 everywhere</a>")
+    );
+
+    // Bulk: assign both to me, tag them, move them; a bad tag is refused
+    // per case, by name, and changes nothing.
+    let bulk = |action: &'static str, field: &'static str, value: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("back", "view=all".to_string()),
+            ("key", "ESC-1".to_string()),
+            ("key", "ESC-2".to_string()),
+            ("action", action.to_string()),
+            (field, value.to_string()),
+        ]
+    };
+    for (action, field, value) in [
+        ("assign", "assignee", "me"),
+        ("tag", "tag", "press"),
+        ("move", "queue", "apac"),
+    ] {
+        let form = bulk(action, field, value);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let done = staff.post("/console/bulk", &form).await;
+        assert_eq!(
+            location(&done),
+            "/console?view=all&notice=Changed+2.",
+            "{action}"
+        );
+    }
+    let form = bulk("tag", "tag", "Bad Tag");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = staff.post("/console/bulk", &form).await;
+    assert!(
+        location(&refused).contains("Changed+0.+Not+changed%3A+ESC-1"),
+        "{}",
+        location(&refused)
+    );
+    for key in ["ESC-1", "ESC-2"] {
+        let stored: serde_json::Value = app
+            .get(&format!("/api/v1/escalations/{key}"), &app.admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stored["assignee"], "mika@example.com");
+        assert_eq!(stored["queue"], "apac");
+        assert!(stored["tags"].as_array().unwrap().contains(&json!("press")));
+        assert!(
+            !stored["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("Bad Tag"))
+        );
+    }
+
+    // Waiting on consults lists what has a consult without its answer.
+    let ask = json!({"function": "legal", "question": "Valid order?", "required": false});
+    let asked = app
+        .post("/api/v1/escalations/ESC-2/consults", &app.admin, &ask)
+        .await;
+    assert_eq!(asked.status(), StatusCode::CREATED);
+    let waiting = text(staff.get("/console?view=consults").await).await;
+    assert!(
+        waiting.contains("ESC-2") && !waiting.contains(">ESC-1<"),
+        "{waiting}"
     );
 }
 

@@ -4,7 +4,9 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jiff::Timestamp;
 use ombud_domain::Role;
-use ombud_store::{NewToken, sha256_hex};
+use ombud_store::{NewToken, NewUser, StoreError, Stores, User, sha256_hex};
+
+use crate::error::{ApiError, ApiResult};
 use rand::RngCore;
 
 /// Tokens start with this, so secret scanners and people recognise them.
@@ -49,6 +51,85 @@ pub fn new_token(
         created_at: at,
     };
     (secret, record)
+}
+
+/// Shortest password a user may be given.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A user as an administrator adds one (from the CLI or the console).
+#[derive(Debug, Clone)]
+pub struct UserRequest {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// Required for the partner role, and only for it.
+    pub partner: Option<String>,
+    pub password: String,
+}
+
+/// Checks a role's partner: a partner principal needs an existing partner,
+/// staff have none.
+async fn check_partner(stores: &Stores, role: Role, partner: Option<&str>) -> ApiResult<()> {
+    match (role, partner) {
+        (Role::Partner, Some(slug)) => match stores.directory.get_partner(slug).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(ApiError::field(
+                "validation_failed",
+                "partner",
+                format!("no partner {slug:?}"),
+            )),
+            Err(e) => Err(e.into()),
+        },
+        (Role::Partner, None) => Err(ApiError::field(
+            "validation_failed",
+            "partner",
+            "a partner user or token belongs to a partner: name it",
+        )),
+        (_, Some(_)) => Err(ApiError::field(
+            "validation_failed",
+            "partner",
+            "only the partner role belongs to a partner",
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+/// Adds a user once its email, name, password and partner are valid.
+pub async fn create_user(stores: &Stores, request: &UserRequest, at: Timestamp) -> ApiResult<User> {
+    let email = ombud_domain::partner::email("email", &request.email)?;
+    let name = ombud_domain::validation::text("name", &request.name, 1, 200)?;
+    if request.password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::field(
+            "validation_failed",
+            "password",
+            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    check_partner(stores, request.role, request.partner.as_deref()).await?;
+    let user = NewUser {
+        email,
+        name,
+        role: request.role,
+        partner: request.partner.clone(),
+        password_hash: hash_password(&request.password),
+        created_at: at,
+    };
+    Ok(stores.directory.create_user(&user).await?)
+}
+
+/// Creates a token and returns its secret, shown this once.
+pub async fn create_token(
+    stores: &Stores,
+    name: &str,
+    role: Role,
+    partner: Option<&str>,
+    at: Timestamp,
+) -> ApiResult<String> {
+    let name = ombud_domain::validation::text("name", name, 1, 200)?;
+    check_partner(stores, role, partner).await?;
+    let (secret, record) = new_token(&name, role, partner, at);
+    stores.directory.create_token(&record).await?;
+    Ok(secret)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use ombud_domain::{Clock, NewPartner, Role, SystemClock};
-use ombud_store::{NewUser, Stores};
+use ombud_store::Stores;
 
 use crate::config::{Config, Overrides};
 
@@ -243,32 +243,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             role,
             partner,
         }) => {
-            let email = ombud_domain::partner::email("email", &email)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if (role == Role::Partner) != partner.is_some() {
-                bail!("--partner is required for the partner role and only for it");
-            }
-            let password = read_password()?;
-            if password.chars().count() < 12 {
-                bail!("the password must have at least 12 characters");
-            }
-            let stores = open_store(&config).await?;
-            if let Some(slug) = &partner {
-                stores
-                    .directory
-                    .get_partner(slug)
-                    .await
-                    .with_context(|| format!("no partner {slug}"))?;
-            }
-            let user = NewUser {
+            let request = ombud_server::auth::UserRequest {
                 email,
                 name,
                 role,
                 partner,
-                password_hash: ombud_server::auth::hash_password(&password),
-                created_at: clock.now(),
+                password: read_password()?,
             };
-            let user = stores.directory.create_user(&user).await?;
+            let stores = open_store(&config).await?;
+            let user = ombud_server::auth::create_user(&stores, &request, clock.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
             eprintln!("added user {} ({})", user.email, user.role.as_str());
             Ok(())
         }
@@ -302,17 +287,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             partner,
             name,
         }) => {
-            if (role == Role::Partner) != partner.is_some() {
-                bail!("--partner is required for the partner role and only for it");
-            }
             let stores = open_store(&config).await?;
-            if let Some(slug) = &partner {
-                stores
-                    .directory
-                    .get_partner(slug)
-                    .await
-                    .with_context(|| format!("no partner {slug}"))?;
-            }
             let secret =
                 create_token(&stores, clock.as_ref(), role, partner.as_deref(), &name).await?;
             println!("{secret}");
@@ -382,6 +357,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// A token for the demo's printed credentials.
 async fn create_token(
     stores: &Stores,
     clock: &dyn Clock,
@@ -389,9 +365,9 @@ async fn create_token(
     partner: Option<&str>,
     name: &str,
 ) -> anyhow::Result<String> {
-    let (secret, record) = ombud_server::auth::new_token(name, role, partner, clock.now());
-    stores.directory.create_token(&record).await?;
-    Ok(secret)
+    ombud_server::auth::create_token(stores, name, role, partner, clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -116,7 +116,7 @@ fn token_create_prints_only_the_token() {
     );
     assert!(!refused.status.success());
     assert!(
-        stderr(&refused).contains("--partner is required"),
+        stderr(&refused).contains("partner: a partner user or token belongs to a partner"),
         "{}",
         stderr(&refused)
     );

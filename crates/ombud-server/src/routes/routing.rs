@@ -134,6 +134,15 @@ pub async fn dry_run(
     Json(request): Json<DryRunRequest>,
 ) -> ApiResult<Response> {
     principal.require_staff()?;
+    Ok(AxumJson(dry_run_for(&state, request).await?).into_response())
+}
+
+/// What the routing rules, the score and the clocks would make of the
+/// escalation `request` names or describes.
+pub(crate) async fn dry_run_for(
+    state: &AppState,
+    request: DryRunRequest,
+) -> ApiResult<DryRunResult> {
     let mut draft = match (request.key, request.escalation) {
         (Some(key), None) => {
             let key = EscalationKey::parse(&key).ok_or_else(|| {
@@ -177,8 +186,8 @@ pub async fn dry_run(
             ),
             other => other.into(),
         })?;
-    let outcome = settings::prepare_intake(&state, &mut draft, &partner).await?;
-    Ok(AxumJson(DryRunResult {
+    let outcome = settings::prepare_intake(state, &mut draft, &partner).await?;
+    Ok(DryRunResult {
         rules_fired: draft.rules_fired,
         score: draft.score,
         queue: draft.queue,
@@ -188,5 +197,4 @@ pub async fn dry_run(
         sla_policy: outcome.sla_policy,
         clocks: draft.clocks,
     })
-    .into_response())
 }

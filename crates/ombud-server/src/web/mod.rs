@@ -5,6 +5,7 @@
 //! every form that changes something carries the session's anti-forgery
 //! token. Pages call the same domain operations and stores as the JSON API.
 
+mod admin;
 mod console;
 mod overview;
 mod portal;
@@ -65,6 +66,44 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/console/views", post(work::save_view))
         .route("/console/views/delete", post(work::delete_view))
         .route("/console/preferences", get(preferences::page))
+        .route("/console/admin", get(admin::index))
+        .route(
+            "/console/admin/settings/{path}",
+            get(admin::documents).post(admin::create_document),
+        )
+        .route(
+            "/console/admin/settings/{path}/{code}",
+            get(admin::edit_document).post(admin::save_document),
+        )
+        .route(
+            "/console/admin/settings/{path}/{code}/delete",
+            post(admin::delete_document),
+        )
+        .route(
+            "/console/admin/reference/{path}",
+            get(admin::reference).post(admin::add_reference),
+        )
+        .route(
+            "/console/admin/reference/{path}/{code}",
+            post(admin::change_reference),
+        )
+        .route(
+            "/console/admin/partners",
+            get(admin::partners).post(admin::create_partner),
+        )
+        .route(
+            "/console/admin/partners/{slug}",
+            get(admin::edit_partner).post(admin::save_partner),
+        )
+        .route(
+            "/console/admin/users",
+            get(admin::users).post(admin::add_user),
+        )
+        .route("/console/admin/tokens", post(admin::add_token))
+        .route(
+            "/console/admin/tokens/{id}/revoke",
+            post(admin::revoke_token),
+        )
         .route("/console/preferences/media", post(preferences::save_media))
         .route("/console/overview", get(overview::overview))
         .route("/console/overview/intake.csv", get(overview::intake_csv))

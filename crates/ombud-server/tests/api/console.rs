@@ -43,14 +43,14 @@ pub async fn add_user(app: &TestApp, email: &str, role: Role, partner: Option<&s
 
 /// A browser: no automatic redirects, cookies carried by hand so that
 /// their attributes can be checked.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     cookies: Vec<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Browser {
             app,
             client: reqwest::Client::builder()
@@ -72,7 +72,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Response {
+    pub async fn get(&mut self, path: &str) -> Response {
         let response = self
             .client
             .get(format!("{}{path}", self.app.base))
@@ -84,7 +84,7 @@ impl<'a> Browser<'a> {
         response
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
         let response = self
             .client
             .post(format!("{}{path}", self.app.base))
@@ -114,7 +114,7 @@ impl<'a> Browser<'a> {
 
     /// Signs in, expecting to land on `home`, and returns the session's
     /// anti-forgery token.
-    async fn sign_in(&mut self, email: &str, home: &str) -> String {
+    pub async fn sign_in(&mut self, email: &str, home: &str) -> String {
         let page = self.get("/sign-in").await.text().await.unwrap();
         let signed_in = self
             .post(
@@ -133,7 +133,7 @@ impl<'a> Browser<'a> {
 }
 
 /// The value of the first hidden field `name` on a page.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let field = format!(r#"name="{name}" value=""#);
     let start = html.find(&field).expect("the field") + field.len();
     html[start..].split('"').next().unwrap().to_string()
@@ -144,7 +144,7 @@ fn token(html: &str) -> String {
     hidden(html, "csrf")
 }
 
-fn location(response: &Response) -> &str {
+pub fn location(response: &Response) -> &str {
     response.headers()[LOCATION].to_str().unwrap()
 }
 

@@ -2,6 +2,7 @@
 //! over a real SQLite file or a real PostgreSQL database, driven with reqwest.
 //! Every test runs against both backends.
 
+mod admin;
 mod assignment;
 mod browser;
 mod console;

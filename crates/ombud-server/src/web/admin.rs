@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::session::{StaffForm, WebUser};
-use super::view::{Choice, choices};
+use super::view::{Choice, choices, fault_lines};
 use super::{WebError, WebResult, render};
 use crate::AppState;
 use crate::auth::{UserRequest, create_token, create_user};
@@ -67,19 +67,6 @@ fn document(path: &str) -> WebResult<(SettingKind, &'static str)> {
 fn reference_kind(path: &str) -> WebResult<RefKind> {
     RefKind::from_path(path)
         .ok_or_else(|| ApiError::not_found(format!("reference data {path:?}")).into())
-}
-
-/// The faults of a refused input, one line each.
-fn fault_lines(error: &ApiError) -> Vec<String> {
-    if error.errors.is_empty() {
-        vec![error.detail.clone()]
-    } else {
-        error
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect()
-    }
 }
 
 /// Parses `text` as `T`, naming the place of a fault (`rules[2].when`).

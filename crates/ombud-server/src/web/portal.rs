@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::session::{SignedForm, WebUser};
 use super::view::{
-    Choice, ClockRow, TimelineItem, choices, clock_row, reference_choices, subject_from,
-    subject_label,
+    Choice, ClockRow, TimelineItem, choices, clock_row, fault_lines, reference_choices,
+    subject_from, subject_label,
 };
 use super::{WebResult, render};
 use crate::AppState;
@@ -426,19 +426,6 @@ pub(super) async fn new_form(State(state): State<AppState>, user: WebUser) -> We
     };
     let page = new_page(&state, user, partner, form, Vec::new()).await?;
     Ok(render(StatusCode::OK, &page))
-}
-
-/// The faults of a refused input, one line each.
-fn fault_lines(error: &ApiError) -> Vec<String> {
-    if error.errors.is_empty() {
-        vec![error.detail.clone()]
-    } else {
-        error
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect()
-    }
 }
 
 /// Files the escalation with its subjects and files, and opens it. Files

@@ -6,6 +6,7 @@ use ombud_domain::{NewSubject, RefKind, StoredEvent, Subject, SubjectKind, Visib
 
 use super::WebResult;
 use crate::AppState;
+use crate::error::ApiError;
 
 /// One timeline entry.
 pub(super) struct TimelineItem {
@@ -100,6 +101,19 @@ pub(super) fn highlight(text: &str, terms: &[String]) -> Vec<Highlighted> {
         }
     }
     runs
+}
+
+/// The faults of a refused input, one line each, for a page to list.
+pub(super) fn fault_lines(error: &ApiError) -> Vec<String> {
+    if error.errors.is_empty() {
+        vec![error.detail.clone()]
+    } else {
+        error
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
+    }
 }
 
 /// One option of a select, as the form last had it.

@@ -186,6 +186,39 @@ async fn notice_is(client: &Client, expected: &str) {
     panic!("the notice never said {expected:?}; last {seen:?}");
 }
 
+/// What sticks out past the window's right edge (nothing when the page
+/// fits: no scrolling sideways), as `tag.class` names.
+async fn wider_than_the_window(client: &Client) -> Vec<String> {
+    let script = "const w = window.innerWidth; \
+        if (document.documentElement.scrollWidth <= w) return []; \
+        return [...document.querySelectorAll('body *')] \
+          .filter(e => e.getBoundingClientRect().right > w + 1) \
+          .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + (e.id ? '#' + e.id : ''));";
+    let found = client.execute(script, vec![]).await.expect("measure");
+    serde_json::from_value(found).expect("a list of names")
+}
+
+/// At a phone's width (390 px), each page in `paths` fits without
+/// scrolling sideways; the first is the screenshot `shot`.
+async fn usable_on_a_phone(client: &Client, app: &TestApp, shot: &str, paths: &[&str]) {
+    client.set_window_size(390, 844).await.expect("resize");
+    for (i, path) in paths.iter().enumerate() {
+        client
+            .goto(&format!("{}{path}", app.base))
+            .await
+            .expect("goto");
+        if i == 0 {
+            screenshot(client, app, shot).await;
+        }
+        let sticking_out = wider_than_the_window(client).await;
+        assert!(
+            sticking_out.is_empty(),
+            "{path} is wider than a phone: {sticking_out:?}"
+        );
+    }
+    client.set_window_size(1280, 900).await.expect("resize");
+}
+
 /// The text of the element `locator` finds, once it is there.
 async fn text_of(client: &Client, locator: Locator<'_>) -> String {
     let element = client
@@ -319,6 +352,22 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
         "{decision}"
     );
 
+    usable_on_a_phone(
+        c,
+        &app,
+        "phone-workspace",
+        &[
+            "/console/escalations/ESC-1",
+            "/console?view=all",
+            "/console/overview",
+            "/console/preferences",
+        ],
+    )
+    .await;
+    c.goto(&format!("{}/console/escalations/ESC-1", app.base))
+        .await
+        .expect("goto");
+
     // A form whose token is not the session's is refused and changes nothing.
     let before = app.timeline("ESC-1", &app.admin).await.len();
     c.execute(
@@ -398,6 +447,14 @@ async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(ap
             .any(|mail| mail.contains("ESC-1")),
         "the acknowledgement names the case"
     );
+
+    usable_on_a_phone(
+        c,
+        &app,
+        "phone-portal-new",
+        &["/portal/new", "/portal", "/portal/escalations/ESC-1"],
+    )
+    .await;
 
     // Staff write an internal note; another partner files a case of its own.
     let note = json!({"body": "Internal: suspect is a former employee.", "visibility": "internal"});

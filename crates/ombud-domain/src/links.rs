@@ -29,6 +29,30 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
+    pub const ALL: [LinkKind; 6] = [
+        LinkKind::PossibleDuplicate,
+        LinkKind::DuplicateOf,
+        LinkKind::HasDuplicate,
+        LinkKind::Related,
+        LinkKind::ParentOf,
+        LinkKind::ChildOf,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::PossibleDuplicate => "possible_duplicate",
+            LinkKind::DuplicateOf => "duplicate_of",
+            LinkKind::HasDuplicate => "has_duplicate",
+            LinkKind::Related => "related",
+            LinkKind::ParentOf => "parent_of",
+            LinkKind::ChildOf => "child_of",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<LinkKind> {
+        LinkKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
     /// The same link seen from the other escalation.
     pub fn inverse(self) -> LinkKind {
         match self {
@@ -165,6 +189,15 @@ impl Escalation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_parse_as_they_are_written_and_invert_back() {
+        for kind in LinkKind::ALL {
+            assert_eq!(LinkKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.inverse().inverse(), kind);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
     use crate::escalation::NewEscalation;
     use crate::subject::{NewSubject, SubjectKind};
 

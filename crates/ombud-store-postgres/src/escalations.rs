@@ -12,7 +12,7 @@ use ombud_store::listing::search_terms;
 use ombud_store::{
     Assign, Claim, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore,
     ExportedEscalation, MICROS_PER_DAY, Overview, Page, Scope, SortDirection, SortField,
-    StoreError, StoreResult,
+    StoreError, StoreResult, WorkCounts,
 };
 use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
@@ -459,6 +459,29 @@ impl EscalationStore for PgEscalations {
         save_in(&mut tx, &next, row.get("version"), &events).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Claim::Assigned(Box::new(next)))
+    }
+
+    async fn work_counts(&self, agent: &str, soon: Timestamp, cap: u32) -> StoreResult<WorkCounts> {
+        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE assignee = $1 AND status NOT IN ('resolved', 'closed') LIMIT $3) AS mine), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed') LIMIT $3) AS unassigned), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed') AND due_at < $2 LIMIT $3) AS breaching), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE consults_open > 0 AND status NOT IN ('resolved', 'closed') LIMIT $3) AS waiting), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE status NOT IN ('resolved', 'closed') LIMIT $3) AS open)",
+        )
+        .bind(agent)
+        .bind(micros(soon))
+        .bind(i64::from(cap))
+        .fetch_one(&self.0)
+        .await
+        .map_err(backend)?;
+        Ok(WorkCounts::from_row(row))
     }
 
     async fn held_open(&self, assignee: &str) -> StoreResult<u32> {

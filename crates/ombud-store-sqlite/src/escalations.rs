@@ -9,7 +9,7 @@ use ombud_store::codec::{
 };
 use ombud_store::{
     Assign, Claim, ClaimQuery, DueAlert, EscalationFilter, EscalationStore, ExportedEscalation,
-    MICROS_PER_DAY, Overview, Page, Scope, StoreError, StoreResult,
+    MICROS_PER_DAY, Overview, Page, Scope, StoreError, StoreResult, WorkCounts,
 };
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection, SqliteExecutor};
@@ -281,6 +281,31 @@ impl EscalationStore for SqliteEscalations {
             .await
     }
 
+    async fn work_counts(&self, agent: &str, soon: Timestamp, cap: u32) -> StoreResult<WorkCounts> {
+        // Each count walks the work list's own partial index and stops at
+        // the cap (SQLite keeps no statistics to choose the index itself).
+        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations INDEXED BY escalations_held \
+                WHERE assignee = ?1 AND status NOT IN ('resolved', 'closed') LIMIT ?3)), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations INDEXED BY escalations_unassigned_by_due \
+                WHERE assignee IS NULL AND status NOT IN ('resolved', 'closed') LIMIT ?3)), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations INDEXED BY escalations_open_due \
+                WHERE due_at IS NOT NULL AND status NOT IN ('resolved', 'closed') AND due_at < ?2 LIMIT ?3)), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations INDEXED BY escalations_awaiting_consult \
+                WHERE consults_open > 0 AND status NOT IN ('resolved', 'closed') LIMIT ?3)), \
+             (SELECT COUNT(*) FROM (SELECT 1 FROM escalations \
+                WHERE status NOT IN ('resolved', 'closed') LIMIT ?3))",
+        )
+        .bind(agent)
+        .bind(micros(soon))
+        .bind(i64::from(cap))
+        .fetch_one(&self.0.read)
+        .await
+        .map_err(backend)?;
+        Ok(WorkCounts::from_row(row))
+    }
+
     async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
         held_open(&self.0.read, assignee).await
     }
@@ -292,13 +317,12 @@ impl EscalationStore for SqliteEscalations {
         since: Timestamp,
     ) -> StoreResult<Overview> {
         let read = &self.0.read;
-        let backlog = sqlx::query_as(
-            "SELECT status, priority, COUNT(*) FROM escalations \
-             WHERE status NOT IN ('resolved', 'closed') GROUP BY status, priority",
-        )
-        .fetch_all(read)
-        .await
-        .map_err(backend)?;
+        // Backlog and intake are counts the triggers of migration 0015 keep.
+        let backlog =
+            sqlx::query_as("SELECT status, priority, open FROM open_backlog WHERE open > 0")
+                .fetch_all(read)
+                .await
+                .map_err(backend)?;
         let (breached, due_soon): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM escalations WHERE due_at IS NOT NULL \
                        AND status NOT IN ('resolved', 'closed') AND due_at < ?1), \
@@ -311,11 +335,10 @@ impl EscalationStore for SqliteEscalations {
         .await
         .map_err(backend)?;
         let intake = sqlx::query_as(
-            "SELECT created_at / ?1 AS day, type, COUNT(*) FROM escalations \
-             WHERE created_at >= ?2 GROUP BY day, type ORDER BY day, type",
+            "SELECT day, type, received FROM daily_intake \
+             WHERE day >= ?1 AND received > 0 ORDER BY day, type",
         )
-        .bind(MICROS_PER_DAY)
-        .bind(micros(since))
+        .bind(micros(since).div_euclid(MICROS_PER_DAY))
         .fetch_all(read)
         .await
         .map_err(backend)?;

@@ -1890,7 +1890,13 @@ async fn the_overview_counts_what_the_lists_show(s: &Stores) {
     );
     let now = due[due.len() / 2];
     let soon = due[due.len() - 1] + SignedDuration::from_mins(1);
-    let since = all.iter().map(|e| e.created_at).min().expect("escalations");
+    // The start of the first day with intake: the overview counts whole UTC days.
+    let first = all.iter().map(|e| e.created_at).min().expect("escalations");
+    let since = first
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .expect("a day")
+        .timestamp();
     let mut backlog = BTreeMap::new();
     for e in open() {
         *backlog
@@ -1932,5 +1938,44 @@ async fn the_overview_counts_what_the_lists_show(s: &Stores) {
     assert!(
         overview.intake.windows(2).all(|w| w[0].0 <= w[1].0),
         "by day"
+    );
+
+    // The work lists' counts, whole and stopped at a cap.
+    let agent = open()
+        .find_map(|e| e.assignee.clone())
+        .expect("the story has assigned open cases");
+    let count = |keep: &dyn Fn(&Escalation) -> bool| open().filter(|e| keep(e)).count() as u64;
+    let expected = crate::WorkCounts {
+        mine: count(&|e| e.assignee.as_deref() == Some(agent.as_str())),
+        unassigned: count(&|e| e.assignee.is_none()),
+        breaching: count(&|e| e.due_at().is_some_and(|d| d < now)),
+        awaiting_consult: count(&|e| e.open_consults() > 0),
+        open: count(&|_| true),
+    };
+    assert!(
+        expected.mine > 0 && expected.unassigned > 1 && expected.breaching > 1,
+        "{expected:?}"
+    );
+    let counted = s
+        .escalations
+        .work_counts(&agent, now, 10_000)
+        .await
+        .expect("counts");
+    assert_eq!(counted, expected);
+    let capped = s
+        .escalations
+        .work_counts(&agent, now, 1)
+        .await
+        .expect("counts");
+    let at_most_one = |n: u64| n.min(1);
+    assert_eq!(
+        capped,
+        crate::WorkCounts {
+            mine: at_most_one(expected.mine),
+            unassigned: at_most_one(expected.unassigned),
+            breaching: at_most_one(expected.breaching),
+            awaiting_consult: at_most_one(expected.awaiting_consult),
+            open: at_most_one(expected.open),
+        }
     );
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 use crate::listing::{EscalationFilter, Page, Scope};
-use crate::overview::Overview;
+use crate::overview::{Overview, WorkCounts};
 
 /// One escalation with its whole timeline, as `ombud export` writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,13 +71,19 @@ pub trait EscalationStore: Send + Sync {
     async fn claim_next(&self, query: &ClaimQuery, assign: Assign) -> StoreResult<Claim>;
 
     /// The backlog at `now` (breached: earliest deadline before `now`; due
-    /// soon: before `soon`) and the intake created since `since`.
+    /// soon: before `soon`) and the intake created since `since`, the start
+    /// of a UTC day (intake is counted by whole UTC days).
     async fn overview(
         &self,
         now: Timestamp,
         soon: Timestamp,
         since: Timestamp,
     ) -> StoreResult<Overview>;
+
+    /// How many open cases each work list holds for `agent`, breaching
+    /// meaning due before `soon`; each count stops at `cap`, so that a
+    /// list of a million costs no more than one of `cap`.
+    async fn work_counts(&self, agent: &str, soon: Timestamp, cap: u32) -> StoreResult<WorkCounts>;
 
     /// How many open (not resolved, not closed) escalations `assignee` holds.
     async fn held_open(&self, assignee: &str) -> StoreResult<u32>;

@@ -31,7 +31,7 @@ pub use maintenance::Maintenance;
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
 };
-pub use overview::{MICROS_PER_DAY, Overview};
+pub use overview::{MICROS_PER_DAY, Overview, WorkCounts};
 pub use reference::ReferenceStore;
 pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
 

@@ -146,23 +146,26 @@ pub async fn link_escalations(
 ) -> ApiResult<Response> {
     principal.require_staff()?;
     let key = parse_key(&key)?;
-    let to = existing(&state, &request.to).await?;
-    let (actor, now) = (principal.actor(), state.clock.now());
-    let linked = mutate(&state, &principal.scope(), key, None, |e| {
-        let (next, event) = e.link(request.kind, to, &request.note, &actor, now)?;
+    let linked = link(&state, key, &request, &principal.actor()).await?;
+    Ok(escalation_response(StatusCode::CREATED, linked, &principal))
+}
+
+/// Links `key` to the escalation `request` names, and that one back.
+pub(crate) async fn link(
+    state: &AppState,
+    key: EscalationKey,
+    request: &LinkRequest,
+    actor: &Actor,
+) -> ApiResult<Escalation> {
+    let to = existing(state, &request.to).await?;
+    let now = state.clock.now();
+    let linked = mutate(state, &Scope::Staff, key, None, |e| {
+        let (next, event) = e.link(request.kind, to, &request.note, actor, now)?;
         Ok((next, vec![event]))
     })
     .await?;
-    add_link(
-        &state,
-        to,
-        request.kind.inverse(),
-        key,
-        &request.note,
-        &actor,
-    )
-    .await?;
-    Ok(escalation_response(StatusCode::CREATED, linked, &principal))
+    add_link(state, to, request.kind.inverse(), key, &request.note, actor).await?;
+    Ok(linked)
 }
 
 /// Which case this one duplicates.

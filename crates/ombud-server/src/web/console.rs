@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::decision::{Decision, FixStatus, NewDecision, SubjectAction, UpstreamFix};
+use ombud_domain::links::LinkKind;
 use ombud_domain::template::Template as MessageTemplate;
 use ombud_domain::validation::Collector;
 use ombud_domain::{
@@ -33,6 +34,7 @@ use crate::routes::escalations::{
     add_subject_as, attach, evidence_response, mutate, not_found, parse_key, read_upload,
     with_timeline,
 };
+use crate::routes::links::{self, LinkRequest};
 use crate::routes::messages::{self, MessageRequest, compose_request};
 
 /// One piece of evidence as the workspace shows it.
@@ -151,6 +153,9 @@ struct WorkspacePage {
     next_statuses: Vec<&'static str>,
     decision: Option<DecisionFacts>,
     decide: Option<DecideForm>,
+    /// Related and duplicate escalations: (kind, key, why).
+    links: Vec<(String, String, String)>,
+    link_kinds: Vec<Choice>,
 }
 
 /// The recorded decision, as the facts column shows it.
@@ -412,6 +417,28 @@ pub(super) async fn workspace(
             .map(|s| s.as_str())
             .collect(),
         decision: e.decision.as_ref().map(DecisionFacts::of),
+        links: e
+            .links
+            .iter()
+            .map(|l| {
+                (
+                    l.kind.as_str().replace('_', " "),
+                    l.key.to_string(),
+                    l.reason.clone(),
+                )
+            })
+            .collect(),
+        link_kinds: choices(
+            [
+                LinkKind::Related,
+                LinkKind::DuplicateOf,
+                LinkKind::ParentOf,
+                LinkKind::ChildOf,
+            ]
+            .iter()
+            .map(|k| (k.as_str().to_string(), k.as_str().replace('_', " "))),
+            "",
+        ),
         decide: match e.status {
             Status::Closed => None,
             _ => Some(DecideForm::of(&state, &e).await?),
@@ -718,6 +745,42 @@ pub(super) async fn transition(
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?notice=Status+changed+to+{}.",
         to.as_str()
+    ))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkForm {
+    kind: String,
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Links the escalation to another (related, duplicate, parent, child);
+/// the other is linked back.
+pub(super) async fn link(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    StaffForm { user, form }: StaffForm<LinkForm>,
+) -> WebResult<Response> {
+    let key = parse_key(&key)?;
+    let kind = LinkKind::parse(&form.kind).ok_or_else(|| {
+        ApiError::field(
+            "validation_failed",
+            "kind",
+            format!("unknown link kind {:?}", form.kind),
+        )
+    })?;
+    let request = LinkRequest {
+        kind,
+        to: form.to.trim().to_string(),
+        note: form.note,
+    };
+    links::link(&state, key, &request, &user.actor()).await?;
+    Ok(Redirect::to(&format!(
+        "/console/escalations/{key}?notice=Linked+to+{}.#links-h",
+        request.to
     ))
     .into_response())
 }

@@ -121,6 +121,7 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             post(console::add_subject),
         )
         .route("/console/escalations/{key}/decision", post(console::decide))
+        .route("/console/escalations/{key}/links", post(console::link))
         .route(
             "/console/escalations/{key}/handoff",
             post(console::hand_off),

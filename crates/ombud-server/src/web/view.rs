@@ -154,7 +154,7 @@ pub(super) async fn reference_choices(
 }
 
 /// A deadline this close is shown as breaching soon.
-const SOON: SignedDuration = SignedDuration::from_hours(2);
+pub(super) const SOON: SignedDuration = SignedDuration::from_hours(2);
 
 /// `1d 4h`, `3h 12m`, `45m`: a duration as people read it on a list.
 pub(super) fn span(duration: SignedDuration) -> String {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::preferences::{load_preferences, store_preferences};
 use super::session::{StaffForm, TokenForm, WebUser};
-use super::view::{Choice, Highlighted, choices, due, highlight, reference_choices};
+use super::view::{Choice, Highlighted, SOON, choices, due, highlight, reference_choices};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -26,6 +26,9 @@ use crate::routes::escalations::{check_assignee, mutate_routed, parse_filter};
 
 /// Rows on one page of a work list.
 const PAGE: u32 = 100;
+/// Work-list counts stop here ("10,000+"): beyond it a number is a backlog
+/// either way, and counting further would cost as much as the list.
+const COUNT_CAP: u32 = 10_000;
 /// Escalations one bulk action may change.
 const MAX_BULK: usize = PAGE as usize;
 
@@ -78,6 +81,30 @@ impl Row {
     }
 }
 
+/// One work list's tab, with how many cases it holds.
+struct Tab {
+    view: &'static str,
+    label: &'static str,
+    count: String,
+    current: bool,
+}
+
+/// `1,234`, or `10,000+` at the cap.
+fn count_label(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n >= u64::from(COUNT_CAP) {
+        grouped.push('+');
+    }
+    grouped
+}
+
 /// A saved view as the list page links it.
 struct ViewLink {
     name: String,
@@ -92,6 +119,7 @@ struct WorkPage {
     user_name: String,
     heading: String,
     view: String,
+    tabs: Vec<Tab>,
     /// The list's query string without its notice: for links and saving.
     query: String,
     q: String,
@@ -226,6 +254,26 @@ pub(super) async fn work(
         .map(|v| v.name.clone())
         .unwrap_or_else(|| heading.to_string());
     let now = state.clock.now();
+    let counts = state
+        .stores
+        .escalations
+        .work_counts(&user.user.email, now + SOON, COUNT_CAP)
+        .await?;
+    let tabs = VIEWS
+        .iter()
+        .map(|(view, label)| Tab {
+            view,
+            label,
+            count: count_label(match *view {
+                "mine" => counts.mine,
+                "unassigned" => counts.unassigned,
+                "breaching" => counts.breaching,
+                "consults" => counts.awaiting_consult,
+                _ => counts.open,
+            }),
+            current: *view == list.view,
+        })
+        .collect();
     let terms = ombud_store::listing::search_terms(list.param("q"));
     let queues = settings_list::<Queue>(&state).await?;
     let agents = settings_list::<AgentProfile>(&state).await?;
@@ -234,6 +282,7 @@ pub(super) async fn work(
         user_name: user.user.name,
         heading,
         view: list.view.clone(),
+        tabs,
         q: list.param("q").to_string(),
         country: list.param("country").to_string(),
         queues: choices(
@@ -436,4 +485,18 @@ pub(super) async fn delete_view(
     }
     store_preferences(&state, &user.user.email, &preferences).await?;
     Ok(back_to("view=mine", "View deleted.").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_with_thousands_and_say_when_they_stopped() {
+        assert_eq!(count_label(0), "0");
+        assert_eq!(count_label(999), "999");
+        assert_eq!(count_label(1234), "1,234");
+        assert_eq!(count_label(9_999), "9,999");
+        assert_eq!(count_label(10_000), "10,000+");
+    }
 }

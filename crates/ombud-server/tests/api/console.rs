@@ -24,7 +24,8 @@ on_both_backends!(
     repeated_wrong_passwords_hold_the_account_for_a_while,
     partners_follow_the_deadlines_promised_to_them,
     staff_add_subjects_and_attach_files_in_the_workspace,
-    work_lists_filter_save_and_act_in_bulk
+    work_lists_filter_save_and_act_in_bulk,
+    related_escalations_are_shown_and_linked_both_ways
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -1432,4 +1433,62 @@ async fn staff_add_subjects_and_attach_files_in_the_workspace(app: TestApp) {
         1,
         "the partner sees only theirs"
     );
+}
+
+async fn related_escalations_are_shown_and_linked_both_ways(app: TestApp) {
+    setup(&app).await;
+    // Same subject as ESC-1: linked on intake as a possible duplicate.
+    app.file(&app.police, police_case("The singer's account again"))
+        .await;
+    let mut other = police_case("Scam ads with the singer's face");
+    other["subjects"] = json!([{"kind": "ad", "surface": "ads", "external_id": "ad-77"}]);
+    app.file(&app.police, other).await;
+    let mut staff = Browser::new(&app);
+    let csrf = staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console/escalations/ESC-2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"possible duplicate <a href="/console/escalations/ESC-1">ESC-1</a>"#),
+        "{page}"
+    );
+    let linked = staff
+        .post(
+            "/console/escalations/ESC-3/links",
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "related"),
+                ("to", "ESC-1"),
+                ("note", "same campaign"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&linked),
+        "/console/escalations/ESC-3?notice=Linked+to+ESC-1.#links-h"
+    );
+    let back = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        back.contains(r#"related <a href="/console/escalations/ESC-3">ESC-3</a> <span class="by">same campaign</span>"#),
+        "linked back"
+    );
+    let nowhere = staff
+        .post(
+            "/console/escalations/ESC-3/links",
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "related"),
+                ("to", "ESC-999"),
+            ],
+        )
+        .await;
+    assert!(nowhere.status().is_client_error());
 }

@@ -83,7 +83,7 @@ pub async fn run(args: &ConsoleArgs, config: &Config) -> anyhow::Result<()> {
     let workspaces: Vec<String> = (0..args.samples)
         .map(|_| format!("/console/escalations/ESC-{}", rng.random_range(1..=stored)))
         .collect();
-    let pages: [(&str, Vec<String>); 6] = [
+    let pages: [(&str, Vec<String>); 8] = [
         ("my work", vec!["/console?view=mine".into(); args.samples]),
         (
             "unassigned",
@@ -94,6 +94,14 @@ pub async fn run(args: &ConsoleArgs, config: &Config) -> anyhow::Result<()> {
             vec!["/console?view=breaching".into(); args.samples],
         ),
         ("all open", vec!["/console?view=all".into(); args.samples]),
+        (
+            "all open, P1 in Japan",
+            vec!["/console?view=all&priority=P1&country=JP".into(); args.samples],
+        ),
+        (
+            "waiting on consults",
+            vec!["/console?view=consults".into(); args.samples],
+        ),
         ("workspace of a random escalation", workspaces),
         ("overview", vec!["/console/overview".into(); args.samples]),
     ];

@@ -123,8 +123,12 @@ fn open_only(statuses: &[Status]) -> bool {
 }
 
 /// The index a work list is read from when SQLite, which keeps no
-/// statistics here, would choose a worse one: an agent's open cases
-/// (`escalations_held`), or the open unassigned ones by deadline.
+/// statistics here, would choose a worse one: the open ones waiting on a
+/// consult, an agent's open cases (`escalations_held`), the open
+/// unassigned ones by deadline, or the open ones of one queue, country,
+/// type or priority by deadline (migration 0016; the first of these the
+/// filter names with a single value leads, the likely most selective, and
+/// the others are checked on the rows it yields in order).
 fn work_list_index(filter: &EscalationFilter) -> Option<&'static str> {
     if !open_only(&filter.statuses) || !filter.tags.is_empty() || filter.q.is_some() {
         return None;
@@ -135,6 +139,20 @@ fn work_list_index(filter: &EscalationFilter) -> Option<&'static str> {
     match (&filter.assignee, filter.sort) {
         (Some(Some(_)), _) => Some("escalations_held"),
         (Some(None), SortField::DueAt) => Some("escalations_unassigned_by_due"),
+        (None, SortField::DueAt) => [
+            (filter.queue.is_some(), "escalations_open_queue_by_due"),
+            (
+                filter.countries.len() == 1,
+                "escalations_open_country_by_due",
+            ),
+            (filter.types.len() == 1, "escalations_open_type_by_due"),
+            (
+                filter.priorities.len() == 1,
+                "escalations_open_priority_by_due",
+            ),
+        ]
+        .into_iter()
+        .find_map(|(named, index)| named.then_some(index)),
         _ => None,
     }
 }

@@ -1962,6 +1962,58 @@ async fn the_overview_counts_what_the_lists_show(s: &Stores) {
         .await
         .expect("counts");
     assert_eq!(counted, expected);
+    // A work list filtered by one value of a column and sorted by deadline
+    // (read from that column's index on SQLite) holds exactly the open
+    // cases with that value, nearest deadline first, no deadline last.
+    let sample = open().next().expect("open cases").clone();
+    let open_statuses: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
+    let by_due = |keep: &dyn Fn(&Escalation) -> bool| {
+        let mut keys: Vec<(i64, i64)> = open()
+            .filter(|e| keep(e))
+            .map(|e| (e.due_at().map_or(i64::MAX, |d| d.as_microsecond()), e.key.0))
+            .collect();
+        keys.sort();
+        keys.into_iter().map(|(_, key)| key).collect::<Vec<i64>>()
+    };
+    let filters = [
+        EscalationFilter {
+            countries: vec![sample.country.to_string()],
+            ..Default::default()
+        },
+        EscalationFilter {
+            priorities: vec![sample.priority],
+            ..Default::default()
+        },
+        EscalationFilter {
+            types: vec![sample.escalation_type.clone()],
+            priorities: vec![sample.priority],
+            ..Default::default()
+        },
+        EscalationFilter {
+            queue: Some(sample.queue.clone().unwrap_or_else(|| "nowhere".into())),
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let expected = by_due(&|e| {
+            (filter.countries.is_empty() || filter.countries[0] == e.country.as_str())
+                && (filter.priorities.is_empty() || filter.priorities[0] == e.priority)
+                && (filter.types.is_empty() || filter.types[0] == e.escalation_type)
+                && (filter.queue.is_none() || filter.queue == e.queue)
+        });
+        let filter = EscalationFilter {
+            statuses: open_statuses.clone(),
+            sort: SortField::DueAt,
+            direction: SortDirection::Asc,
+            limit: 200,
+            ..filter
+        };
+        assert_eq!(
+            keys_of(s, &filter, &Scope::Staff).await,
+            expected,
+            "{filter:?}"
+        );
+    }
     let capped = s
         .escalations
         .work_counts(&agent, now, 1)

@@ -896,6 +896,13 @@ async fn work_lists_filter_save_and_act_in_bulk(app: TestApp) {
         );
     }
 
+    let mine = text(staff.get("/console?view=mine").await).await;
+    assert!(
+        mine.contains(r#"My work <span class="count">2</span>"#)
+            && mine.contains(r#"Unassigned <span class="count">0</span>"#),
+        "each list's count"
+    );
+
     // Waiting on consults lists what has a consult without its answer.
     let ask = json!({"function": "legal", "question": "Valid order?", "required": false});
     let asked = app

@@ -39,8 +39,11 @@ impl Maintenance for PgMaintenance {
     }
 
     async fn refresh_statistics(&self) -> StoreResult<()> {
-        // Autovacuum gets there too, but only a minute or more later.
-        sqlx::query("ANALYZE")
+        // Autovacuum gets there too, but only a minute or more later. The
+        // vacuum also marks the loaded pages all-visible, which lets counts
+        // and lists answer from indexes alone (at 30,000 demo cases the
+        // console's pages took 20-70 ms before it, 2-9 ms after).
+        sqlx::raw_sql("VACUUM (ANALYZE)")
             .execute(&self.0)
             .await
             .map(|_| ())

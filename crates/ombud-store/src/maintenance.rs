@@ -18,8 +18,9 @@ pub trait Maintenance: Send + Sync {
     async fn backup(&self, to: &Path) -> StoreResult<()>;
     /// Number of escalations stored.
     async fn escalation_count(&self) -> StoreResult<i64>;
-    /// Brings the query planner's statistics up to date, after a bulk load
-    /// (`ombud import`, demo data), so that the first queries after it are
-    /// planned for the data they meet rather than for an empty table.
+    /// Brings the query planner's statistics (and, on PostgreSQL, the
+    /// visibility map) up to date after a bulk load (`ombud import`, demo
+    /// data), so that the first queries after it are planned for the data
+    /// they meet rather than for an empty table.
     async fn refresh_statistics(&self) -> StoreResult<()>;
 }

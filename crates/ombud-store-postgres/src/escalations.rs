@@ -494,13 +494,12 @@ impl EscalationStore for PgEscalations {
         soon: Timestamp,
         since: Timestamp,
     ) -> StoreResult<Overview> {
-        let backlog = sqlx::query_as(
-            "SELECT status, priority, COUNT(*) FROM escalations \
-             WHERE status NOT IN ('resolved', 'closed') GROUP BY status, priority",
-        )
-        .fetch_all(&self.0)
-        .await
-        .map_err(backend)?;
+        // Backlog and intake are counts the trigger of migration 0012 keeps.
+        let backlog =
+            sqlx::query_as("SELECT status, priority, open FROM open_backlog WHERE open > 0")
+                .fetch_all(&self.0)
+                .await
+                .map_err(backend)?;
         let (breached, due_soon): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM escalations WHERE due_at IS NOT NULL \
                        AND status NOT IN ('resolved', 'closed') AND due_at < $1), \
@@ -513,11 +512,10 @@ impl EscalationStore for PgEscalations {
         .await
         .map_err(backend)?;
         let intake = sqlx::query_as(
-            "SELECT created_at / $1 AS day, type, COUNT(*) FROM escalations \
-             WHERE created_at >= $2 GROUP BY day, type ORDER BY day, type",
+            "SELECT day, type, received FROM daily_intake \
+             WHERE day >= $1 AND received > 0 ORDER BY day, type",
         )
-        .bind(MICROS_PER_DAY)
-        .bind(micros(since))
+        .bind(micros(since).div_euclid(MICROS_PER_DAY))
         .fetch_all(&self.0)
         .await
         .map_err(backend)?;

@@ -312,6 +312,20 @@ impl DirectoryStore for PgDirectory {
         Ok(done.rows_affected())
     }
 
+    async fn set_user_active(&self, email: &str, active: bool) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET active = $1 WHERE email = $2")
+            .bind(active)
+            .bind(email)
+            .execute(&self.0)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
         let done =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")

@@ -392,6 +392,28 @@ impl DirectoryStore for SqliteDirectory {
             .await
     }
 
+    async fn set_user_active(&self, email: &str, active: bool) -> StoreResult<()> {
+        let email = email.to_string();
+        self.0
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE users SET active = ? WHERE email = ?")
+                        .bind(i64::from(active))
+                        .bind(&email)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                    if done.rows_affected() == 0 {
+                        Err(StoreError::NotFound)
+                    } else {
+                        Ok(())
+                    }
+                })
+            })
+            .await
+    }
+
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
         self.0
             .writer

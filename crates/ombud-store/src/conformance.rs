@@ -286,6 +286,33 @@ async fn sessions_expire_and_end(s: &Stores) {
         (found.user, found.csrf_token.as_str(), found.expires_at),
         (user, "csrf-1", at(60))
     );
+    // A deactivated user's session ends at once; reactivated, it is back.
+    s.directory
+        .set_user_active("aiko@example.com", false)
+        .await
+        .expect("deactivate");
+    assert!(matches!(
+        s.directory
+            .find_session(&session.secret_sha256, at(59))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    s.directory
+        .set_user_active("aiko@example.com", true)
+        .await
+        .expect("reactivate");
+    assert!(
+        s.directory
+            .find_session(&session.secret_sha256, at(59))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        s.directory
+            .set_user_active("nobody@example.com", false)
+            .await,
+        Err(StoreError::NotFound)
+    ));
     for (secret, now) in [
         (session.secret_sha256.as_str(), at(60)),
         ("d".repeat(64).as_str(), at(1)),

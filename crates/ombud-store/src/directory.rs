@@ -109,6 +109,9 @@ pub trait DirectoryStore: Send + Sync {
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
     async fn user_credentials(&self, email: &str) -> StoreResult<UserCredentials>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Lets a user sign in again, or stops them: an inactive user's
+    /// sessions end at once. `NotFound` if there is no such user.
+    async fn set_user_active(&self, email: &str, active: bool) -> StoreResult<()>;
     /// Imports a user exactly as exported, hash included.
     async fn import_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
 

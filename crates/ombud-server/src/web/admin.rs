@@ -853,7 +853,8 @@ struct PrincipalRow {
     role: &'static str,
     partner: String,
     state: String,
-    revocable: bool,
+    /// An active user, or a token not revoked.
+    active: bool,
 }
 
 #[derive(Template)]
@@ -914,7 +915,7 @@ async fn users_page(
                 role: u.role.as_str(),
                 partner: u.partner.unwrap_or_default(),
                 state: if u.active { "active" } else { "inactive" }.into(),
-                revocable: false,
+                active: u.active,
             })
             .collect(),
         tokens: tokens
@@ -924,7 +925,7 @@ async fn users_page(
                 name: format!("{} ({}…)", t.name, t.prefix),
                 role: t.role.as_str(),
                 partner: t.partner.unwrap_or_default(),
-                revocable: t.revoked_at.is_none(),
+                active: t.revoked_at.is_none(),
                 state: match t.revoked_at {
                     Some(at) => format!("revoked {at}"),
                     None => format!("since {}", t.created_at),
@@ -1021,6 +1022,44 @@ pub(super) async fn add_user(
     };
     let page = users_page(&state, user, outcome).await?;
     Ok(render(status, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ActiveForm {
+    active: bool,
+}
+
+/// Stops a user (their sessions end at once) or lets them sign in again;
+/// an admin cannot stop themselves.
+pub(super) async fn set_user_active(
+    State(state): State<AppState>,
+    Path(email): Path<String>,
+    StaffForm { user, form }: StaffForm<ActiveForm>,
+) -> WebResult<Response> {
+    require_admin(&user)?;
+    if !form.active && email == user.user.email {
+        return Err(ApiError::field(
+            "validation_failed",
+            "active",
+            "you cannot deactivate yourself; ask another admin",
+        )
+        .into());
+    }
+    state
+        .stores
+        .directory
+        .set_user_active(&email, form.active)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("user {email:?}")),
+            other => other.into(),
+        })?;
+    let notice = match form.active {
+        true => format!("{email} may sign in again."),
+        false => format!("{email} is deactivated and signed out."),
+    };
+    let notice: String = url::form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Ok(Redirect::to(&format!("/console/admin/users?notice={notice}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -99,6 +99,10 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             "/console/admin/users",
             get(admin::users).post(admin::add_user),
         )
+        .route(
+            "/console/admin/users/{email}/active",
+            post(admin::set_user_active),
+        )
         .route("/console/admin/tokens", post(admin::add_token))
         .route(
             "/console/admin/tokens/{id}/revoke",

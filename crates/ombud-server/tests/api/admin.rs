@@ -322,6 +322,29 @@ async fn admins_add_users_and_tokens_and_revoke_them(app: TestApp) {
         )
         .await;
     assert_eq!(location(&signed_in), "/portal", "the new user signs in");
+    assert_eq!(desk.get("/portal").await.status(), StatusCode::OK);
+
+    // Deactivated, the user is signed out at once; an admin cannot stop
+    // themselves.
+    let stopped = admin
+        .post(
+            "/console/admin/users/desk@police.example/active",
+            &[("csrf", csrf.as_str()), ("active", "false")],
+        )
+        .await;
+    assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        desk.get("/portal").await.status(),
+        StatusCode::SEE_OTHER,
+        "to the sign-in form"
+    );
+    let own = admin
+        .post(
+            "/console/admin/users/root@example.com/active",
+            &[("csrf", csrf.as_str()), ("active", "false")],
+        )
+        .await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let created = admin
         .post(

@@ -122,11 +122,7 @@ impl DirectoryStore for PgDirectory {
                 )),
                 other => other,
             })?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<User> {
@@ -319,11 +315,7 @@ impl DirectoryStore for PgDirectory {
             .execute(&self.0)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 
     async fn revoke_token(&self, id: i64, at: Timestamp) -> StoreResult<()> {
@@ -334,10 +326,6 @@ impl DirectoryStore for PgDirectory {
                 .execute(&self.0)
                 .await
                 .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 }

@@ -74,11 +74,7 @@ impl IdempotencyStore for PgIdempotency {
             .execute(&self.0)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 
     async fn abandon(&self, principal: &str, key: &str) -> StoreResult<()> {

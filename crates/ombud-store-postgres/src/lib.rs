@@ -73,3 +73,11 @@ pub(crate) fn backend(error: sqlx::Error) -> StoreError {
 }
 
 pub(crate) type Pool = PgPool;
+
+/// A write that had to change a row: `NotFound` when it changed none.
+pub(crate) fn found(rows_affected: u64) -> ombud_store::StoreResult<()> {
+    match rows_affected {
+        0 => Err(ombud_store::StoreError::NotFound),
+        _ => Ok(()),
+    }
+}

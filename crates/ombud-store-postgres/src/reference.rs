@@ -102,11 +102,7 @@ impl ReferenceStore for PgReference {
             .execute(&self.0)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 
     async fn delete(&self, kind: RefKind, code: &str) -> StoreResult<()> {
@@ -140,10 +136,6 @@ impl ReferenceStore for PgReference {
             .await
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 }

@@ -116,10 +116,6 @@ impl SettingsStore for PgSettings {
             .execute(&self.0)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        crate::found(done.rows_affected())
     }
 }

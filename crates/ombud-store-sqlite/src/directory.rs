@@ -153,7 +153,7 @@ impl DirectoryStore for SqliteDirectory {
                             )),
                             _ => backend(e),
                         })?;
-                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    crate::found(done.rows_affected())
                 })
             })
             .await
@@ -404,11 +404,7 @@ impl DirectoryStore for SqliteDirectory {
                         .execute(&mut *conn)
                         .await
                         .map_err(backend)?;
-                    if done.rows_affected() == 0 {
-                        Err(StoreError::NotFound)
-                    } else {
-                        Ok(())
-                    }
+                    crate::found(done.rows_affected())
                 })
             })
             .await
@@ -427,11 +423,7 @@ impl DirectoryStore for SqliteDirectory {
                     .execute(&mut *conn)
                     .await
                     .map_err(backend)?;
-                    if done.rows_affected() == 0 {
-                        Err(StoreError::NotFound)
-                    } else {
-                        Ok(())
-                    }
+                    crate::found(done.rows_affected())
                 })
             })
             .await

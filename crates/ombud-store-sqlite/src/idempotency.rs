@@ -86,7 +86,7 @@ impl IdempotencyStore for SqliteIdempotency {
                         .execute(&mut *conn)
                         .await
                         .map_err(backend)?;
-                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    crate::found(done.rows_affected())
                 })
             })
             .await

@@ -124,7 +124,7 @@ impl ReferenceStore for SqliteReference {
                     .execute(&mut *conn)
                     .await
                     .map_err(backend)?;
-                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    crate::found(done.rows_affected())
                 })
             })
             .await
@@ -155,7 +155,7 @@ impl ReferenceStore for SqliteReference {
                         .execute(&mut *conn)
                         .await
                         .map_err(backend)?;
-                    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    crate::found(done.rows_affected())
                 })
             })
             .await

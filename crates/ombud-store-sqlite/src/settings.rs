@@ -130,11 +130,7 @@ impl SettingsStore for SqliteSettings {
                         .execute(&mut *conn)
                         .await
                         .map_err(backend)?;
-                    if done.rows_affected() == 0 {
-                        Err(StoreError::NotFound)
-                    } else {
-                        Ok(())
-                    }
+                    crate::found(done.rows_affected())
                 })
             })
             .await

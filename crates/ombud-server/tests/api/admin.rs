@@ -84,12 +84,9 @@ async fn reference_data_and_settings_are_edited_and_checked_like_the_api(app: Te
         &[("csrf", csrf.as_str()), ("label", "Partly restored")],
     )
     .await;
-    let item: serde_json::Value = app
-        .get("/api/v1/reference/outcomes/partly_restored", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let item = app
+        .admin_json("/api/v1/reference/outcomes/partly_restored")
+        .await;
     assert_eq!(
         (&item["label"], &item["active"]),
         (&json!("Partly restored"), &json!(false))
@@ -243,12 +240,7 @@ async fn reference_data_and_settings_are_edited_and_checked_like_the_api(app: Te
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().await.unwrap().contains("tier"));
-    let partner: serde_json::Value = app
-        .get("/api/v1/partners/jp-police", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let partner = app.admin_json("/api/v1/partners/jp-police").await;
     assert_eq!(partner["tier"], 1);
 }
 

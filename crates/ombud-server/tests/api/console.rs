@@ -221,12 +221,7 @@ async fn staff_sign_in_claim_comment_and_sign_out(app: TestApp) {
     let claimed = browser.post("/console/claim", &[("csrf", &csrf)]).await;
     assert_eq!(claimed.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&claimed), "/console/escalations/ESC-1");
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["assignee"], "mika@example.com");
     let mine = browser.get("/console").await.text().await.unwrap();
     assert!(mine.contains("My work") && mine.contains("ESC-1"));
@@ -356,12 +351,7 @@ async fn forms_without_this_sessions_token_are_refused(app: TestApp) {
             .unwrap()
             .contains("missing field `version`")
     );
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(
         stored["assignee"],
         json!(null),
@@ -598,12 +588,7 @@ async fn partners_file_new_escalations_and_keep_what_they_typed_on_errors(app: T
         "{}",
         location(&filed)
     );
-    let stored: serde_json::Value = app
-        .get(&format!("/api/v1/escalations/{key}"), &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json(&format!("/api/v1/escalations/{key}")).await;
     assert_eq!(
         (
             &stored["partner"],
@@ -879,12 +864,7 @@ async fn work_lists_filter_save_and_act_in_bulk(app: TestApp) {
         location(&refused)
     );
     for key in ["ESC-1", "ESC-2"] {
-        let stored: serde_json::Value = app
-            .get(&format!("/api/v1/escalations/{key}"), &app.admin)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let stored = app.admin_json(&format!("/api/v1/escalations/{key}")).await;
         assert_eq!(stored["assignee"], "mika@example.com");
         assert_eq!(stored["queue"], "apac");
         assert!(stored["tags"].as_array().unwrap().contains(&json!("press")));
@@ -1025,12 +1005,7 @@ async fn a_required_consult_asked_in_the_console_blocks_resolving_until_answered
         .post("/console/escalations/ESC-1/decision", &resolve)
         .await;
     assert_eq!(resolved.status(), StatusCode::SEE_OTHER);
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["status"], "resolved");
     let decision = &stored["decision"];
     assert_eq!(
@@ -1152,12 +1127,7 @@ async fn cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note(app: T
         location(&handed),
         "/console/escalations/ESC-1?notice=Handed+to+ren@example.com."
     );
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["assignee"], "ren@example.com");
     let timeline = app.timeline("ESC-1", &app.admin).await;
     assert_eq!(
@@ -1174,12 +1144,7 @@ async fn cases_are_handed_to_a_colleague_or_back_to_the_queue_with_a_note(app: T
         location(&back),
         "/console/escalations/ESC-1?notice=Back+in+its+queue."
     );
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["assignee"], json!(null));
 }
 
@@ -1254,12 +1219,7 @@ async fn partners_attach_files_whose_content_matches_their_type(app: TestApp) {
         .unwrap();
     assert_eq!(lying.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(lying.text().await.unwrap().contains("declared image/png"));
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["evidence"], json!([]), "refused files are not kept");
 
     let attached = send(csrf.clone(), PNG.to_vec(), "image/png").await.unwrap();
@@ -1267,12 +1227,7 @@ async fn partners_attach_files_whose_content_matches_their_type(app: TestApp) {
         location(&attached),
         "/portal/escalations/ESC-1?notice=File+attached."
     );
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(
         (
             &stored["evidence"][0]["visibility"],
@@ -1415,12 +1370,7 @@ async fn staff_add_subjects_and_attach_files_in_the_workspace(app: TestApp) {
         attach("partner").await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
-    let stored: serde_json::Value = app
-        .get("/api/v1/escalations/ESC-1", &app.admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app.admin_json("/api/v1/escalations/ESC-1").await;
     assert_eq!(stored["subjects"][1]["url"], "https://ads.example/123");
     assert_eq!(
         (

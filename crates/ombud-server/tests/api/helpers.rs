@@ -228,6 +228,15 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `path` read as the admin, as JSON.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        self.get(path, &self.admin)
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn escalation_count(&self) -> i64 {
         self.stores
             .maintenance

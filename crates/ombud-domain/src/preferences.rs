@@ -19,6 +19,9 @@ pub struct Preferences {
     pub reveal_sensitive: bool,
     #[serde(default)]
     pub saved_views: Vec<SavedView>,
+    /// The IANA time zone the console shows times in; UTC when unset.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// A work list kept under a name: the console's query string for it.
@@ -59,6 +62,34 @@ impl Preferences {
         Ok(())
     }
 
+    /// Sets the time zone times are shown in (an IANA name such as
+    /// `Asia/Tokyo`), or UTC when `name` is empty.
+    pub fn set_time_zone(&mut self, name: &str) -> Result<(), Invalid> {
+        let name = name.trim();
+        if name.is_empty() {
+            self.time_zone = None;
+            return Ok(());
+        }
+        jiff::tz::TimeZone::get(name).map_err(|_| {
+            Invalid::one(
+                "time_zone",
+                format!(
+                    "{name:?} is not a time zone; use a name such as Asia/Tokyo or Europe/Dublin"
+                ),
+            )
+        })?;
+        self.time_zone = Some(name.to_string());
+        Ok(())
+    }
+
+    /// The time zone to show times in.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.time_zone
+            .as_deref()
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
     /// Removes the view named `name`; `false` if there was none.
     pub fn delete_view(&mut self, name: &str) -> bool {
         let before = self.saved_views.len();
@@ -95,6 +126,21 @@ mod tests {
         assert_eq!(err.0[0].field, "name");
         assert!(prefs.delete_view("Japan P1"));
         assert!(!prefs.delete_view("Japan P1"));
+    }
+
+    #[test]
+    fn time_zones_are_known_names_or_utc() {
+        let mut prefs = Preferences::default();
+        prefs.set_time_zone(" Asia/Tokyo ").unwrap();
+        assert_eq!(prefs.time_zone.as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(prefs.zone().iana_name(), Some("Asia/Tokyo"));
+        assert_eq!(
+            prefs.set_time_zone("Mars/Olympus").unwrap_err().0[0].field,
+            "time_zone"
+        );
+        assert_eq!(prefs.time_zone.as_deref(), Some("Asia/Tokyo"), "unchanged");
+        prefs.set_time_zone("").unwrap();
+        assert_eq!(prefs.zone(), jiff::tz::TimeZone::UTC);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use ombud_domain::assignment::AgentProfile;
 use ombud_domain::consult::{Consult, NewConsult, Verdict};
 use ombud_domain::decision::{Decision, FixStatus, NewDecision, SubjectAction, UpstreamFix};
@@ -22,7 +23,7 @@ use super::preferences::load_preferences;
 use super::session::{StaffForm, TokenForm, WebUser};
 use super::view::{
     Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_from,
-    subject_label,
+    subject_label, when,
 };
 use super::{WebResult, render};
 use crate::AppState;
@@ -169,7 +170,7 @@ struct DecisionFacts {
 }
 
 impl DecisionFacts {
-    fn of(decision: &Decision) -> DecisionFacts {
+    fn of(decision: &Decision, zone: &TimeZone) -> DecisionFacts {
         let words = |code: &str| code.replace('_', " ");
         DecisionFacts {
             outcome: words(&decision.outcome),
@@ -205,7 +206,11 @@ impl DecisionFacts {
                 Some(fix) => format!("{} ({})", fix.url, words(fix.status.as_str())),
                 None => "—".into(),
             },
-            by: format!("{} at {}", decision.decided_by, decision.decided_at),
+            by: format!(
+                "{} at {}",
+                decision.decided_by,
+                when(decision.decided_at, zone)
+            ),
         }
     }
 }
@@ -321,9 +326,8 @@ pub(super) async fn workspace(
 ) -> WebResult<Response> {
     user.require_staff()?;
     let key = parse_key(&key)?;
-    let reveal_all = load_preferences(&state, &user.user.email)
-        .await?
-        .reveal_sensitive;
+    let preferences = load_preferences(&state, &user.user.email).await?;
+    let (reveal_all, zone) = (preferences.reveal_sensitive, preferences.zone());
     if reveal_all {
         log_reveals(&state, key, &user).await?;
     }
@@ -381,7 +385,7 @@ pub(super) async fn workspace(
         partner_tier,
         queue: e.queue.clone().unwrap_or_else(|| "—".into()),
         assignee: e.assignee.clone().unwrap_or_else(|| "unassigned".into()),
-        clocks: e.clocks.iter().map(|c| clock_row(c, now)).collect(),
+        clocks: e.clocks.iter().map(|c| clock_row(c, now, &zone)).collect(),
         subjects: e.subjects.iter().map(subject_label).collect(),
         evidence: e
             .evidence
@@ -408,7 +412,10 @@ pub(super) async fn workspace(
         ),
         preview,
         preview_error,
-        timeline: timeline.iter().map(TimelineItem::of).collect(),
+        timeline: timeline
+            .iter()
+            .map(|event| TimelineItem::of(event, &zone))
+            .collect(),
         next_statuses: e
             .status
             .allowed_next()
@@ -416,7 +423,7 @@ pub(super) async fn workspace(
             .filter(|s| **s != Status::Resolved)
             .map(|s| s.as_str())
             .collect(),
-        decision: e.decision.as_ref().map(DecisionFacts::of),
+        decision: e.decision.as_ref().map(|d| DecisionFacts::of(d, &zone)),
         links: e
             .links
             .iter()

@@ -109,6 +109,10 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             post(admin::revoke_token),
         )
         .route("/console/preferences/media", post(preferences::save_media))
+        .route(
+            "/console/preferences/time-zone",
+            post(preferences::save_time_zone),
+        )
         .route("/console/overview", get(overview::overview))
         .route("/console/overview/intake.csv", get(overview::intake_csv))
         .route("/console/escalations/{key}", get(console::workspace))

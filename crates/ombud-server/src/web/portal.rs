@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use jiff::tz::TimeZone;
 use ombud_domain::{EscalationKey, NewEscalation, RefKind, SubjectKind, Visibility};
 use ombud_store::{EscalationFilter, Scope, SortField};
 use serde::Deserialize;
@@ -155,11 +156,14 @@ async fn escalation_page(
         partner_ref: e.partner_ref.unwrap_or_else(|| "—".into()),
         description: e.description,
         subjects: e.subjects.iter().map(subject_label).collect(),
-        timeline: timeline.iter().map(TimelineItem::of).collect(),
+        timeline: timeline
+            .iter()
+            .map(|event| TimelineItem::of(event, &TimeZone::UTC))
+            .collect(),
         clocks: e
             .clocks
             .iter()
-            .map(|c| clock_row(c, state.clock.now()))
+            .map(|c| clock_row(c, state.clock.now(), &TimeZone::UTC))
             .collect(),
         evidence: e
             .evidence

@@ -56,6 +56,9 @@ struct PreferencesPage {
     user_name: String,
     reveal_sensitive: bool,
     saved_views: Vec<SavedView>,
+    time_zone: String,
+    /// Every IANA time zone name, for the field's suggestions.
+    zones: Vec<String>,
     notice: Option<String>,
 }
 
@@ -79,6 +82,11 @@ pub(super) async fn page(
             user_name: user.user.name,
             reveal_sensitive: preferences.reveal_sensitive,
             saved_views: preferences.saved_views,
+            time_zone: preferences.time_zone.unwrap_or_default(),
+            zones: jiff::tz::db()
+                .available()
+                .map(|name| name.to_string())
+                .collect(),
             notice: query.notice,
         },
     ))
@@ -108,6 +116,25 @@ pub(super) async fn save_media(
             .into());
         }
     };
+    store_preferences(&state, &user.user.email, &preferences).await?;
+    Ok(Redirect::to("/console/preferences?notice=Saved.").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Saves the time zone the console shows times in (empty: UTC).
+pub(super) async fn save_time_zone(
+    State(state): State<AppState>,
+    StaffForm { user, form }: StaffForm<TimeZoneForm>,
+) -> WebResult<Response> {
+    let mut preferences = load_preferences(&state, &user.user.email).await?;
+    preferences
+        .set_time_zone(&form.time_zone)
+        .map_err(ApiError::from)?;
     store_preferences(&state, &user.user.email, &preferences).await?;
     Ok(Redirect::to("/console/preferences?notice=Saved.").into_response())
 }

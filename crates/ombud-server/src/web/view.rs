@@ -1,5 +1,6 @@
 //! What the console and the portal show alike, prepared for templates.
 
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::sla::{ClockSource, ClockState, EscalationClock};
 use ombud_domain::{NewSubject, RefKind, StoredEvent, Subject, SubjectKind, Visibility};
@@ -8,17 +9,27 @@ use super::WebResult;
 use crate::AppState;
 use crate::error::ApiError;
 
+/// `2026-11-25 18:00 JST`: an instant as the reader's clock shows it.
+pub(super) fn when(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
 /// One timeline entry.
 pub(super) struct TimelineItem {
     pub what: String,
     pub actor: String,
+    /// RFC 3339, for the `datetime` attribute.
     pub at: String,
+    /// In the reader's time zone.
+    pub at_local: String,
     pub text: String,
     pub visibility: &'static str,
 }
 
 impl TimelineItem {
-    pub(super) fn of(event: &StoredEvent) -> TimelineItem {
+    pub(super) fn of(event: &StoredEvent, zone: &TimeZone) -> TimelineItem {
         let text = ["body", "note", "reason"]
             .iter()
             .find_map(|field| event.data.get(*field).and_then(|v| v.as_str()))
@@ -27,6 +38,7 @@ impl TimelineItem {
             what: event.kind.as_str().replace('_', " "),
             actor: event.actor.name.clone(),
             at: event.at.to_string(),
+            at_local: when(event.at, zone),
             text: text.to_string(),
             visibility: match event.visibility {
                 Visibility::Internal => "internal",
@@ -196,7 +208,7 @@ pub(super) struct ClockRow {
     pub urgency: &'static str,
 }
 
-pub(super) fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
+pub(super) fn clock_row(clock: &EscalationClock, now: Timestamp, zone: &TimeZone) -> ClockRow {
     let state = clock.state(now);
     let (left, urgency) = match state {
         ClockState::Running => due(clock.due_at, now),
@@ -221,7 +233,7 @@ pub(super) fn clock_row(clock: &EscalationClock, now: Timestamp) -> ClockRow {
         },
         due: clock
             .due_at
-            .map(|at| at.to_string())
+            .map(|at| when(at, zone))
             .unwrap_or_else(|| "—".into()),
         left,
         urgency,

@@ -764,6 +764,41 @@ async fn sensitive_media_is_blurred_until_revealed_and_each_reveal_is_logged(app
         )
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Times in the workspace read in the user's own time zone.
+    let before = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(before.contains("2026-11-25 09:00 UTC"), "UTC by default");
+    let zoned = staff
+        .post(
+            "/console/preferences/time-zone",
+            &[("csrf", csrf.as_str()), ("time_zone", "Asia/Tokyo")],
+        )
+        .await;
+    assert_eq!(location(&zoned), "/console/preferences?notice=Saved.");
+    let after = staff
+        .get("/console/escalations/ESC-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        after.contains("2026-11-25 18:00 JST")
+            && after.contains(r#"datetime="2026-11-25T09:00:00Z""#),
+        "shown in Tokyo time, the machine-readable time unchanged"
+    );
+    let unknown = staff
+        .post(
+            "/console/preferences/time-zone",
+            &[("csrf", csrf.as_str()), ("time_zone", "Mars/Olympus")],
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text().await.unwrap().contains("not a time zone"));
 }
 
 async fn work_lists_filter_save_and_act_in_bulk(app: TestApp) {
@@ -1304,7 +1339,7 @@ async fn partners_follow_the_deadlines_promised_to_them(app: TestApp) {
     assert!(page.contains("Our commitments"));
     assert!(
         page.contains(
-            "<td>acknowledgement</td><td>PT1H</td><td>running</td><td>2026-11-25T10:00:00Z</td>"
+            "<td>acknowledgement</td><td>PT1H</td><td>running</td><td>2026-11-25 10:00 UTC</td>"
         ),
         "{page}"
     );

@@ -63,6 +63,7 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/console", get(work::work))
         .route("/console/claim", post(work::claim))
         .route("/console/bulk", post(work::bulk))
+        .route("/console/export.csv", get(work::export_csv))
         .route("/console/views", post(work::save_view))
         .route("/console/views/delete", post(work::delete_view))
         .route("/console/preferences", get(preferences::page))

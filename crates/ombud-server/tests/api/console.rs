@@ -25,7 +25,8 @@ on_both_backends!(
     partners_follow_the_deadlines_promised_to_them,
     staff_add_subjects_and_attach_files_in_the_workspace,
     work_lists_filter_save_and_act_in_bulk,
-    related_escalations_are_shown_and_linked_both_ways
+    related_escalations_are_shown_and_linked_both_ways,
+    any_work_list_downloads_as_csv_with_every_row
 );
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -1483,4 +1484,63 @@ async fn related_escalations_are_shown_and_linked_both_ways(app: TestApp) {
         )
         .await;
     assert!(nowhere.status().is_client_error());
+}
+
+async fn any_work_list_downloads_as_csv_with_every_row(app: TestApp) {
+    setup(&app).await;
+    // More than one export page (200 rows), and titles a spreadsheet could
+    // misread: a comma, quotes and a line break; a formula.
+    let tricky = "Fake \"police\", Tokyo\nsecond line";
+    for i in 0..204 {
+        let title = match i {
+            0 => tricky.to_string(),
+            1 => "=HYPERLINK(\"https://evil.example\")".to_string(),
+            n => format!("Case {n}"),
+        };
+        app.file(&app.police, police_case(&title)).await;
+    }
+    let mut staff = Browser::new(&app);
+    staff.sign_in("mika@example.com", "/console").await;
+    let page = staff
+        .get("/console?view=all&priority=P1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"href="/console/export.csv?view=all&"#)
+            && page.contains("priority=P1\" download")
+    );
+    let export = staff.get("/console/export.csv?view=all&priority=P1").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(export.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = export.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_ref());
+    assert_eq!(
+        reader.headers().unwrap().iter().take(4).collect::<Vec<_>>(),
+        ["key", "title", "status", "priority"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 205, "every open P1 case, past the first page");
+    let titles: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+    assert!(titles.contains(&tricky), "quoted and read back whole");
+    assert!(
+        titles.contains(&"'=HYPERLINK(\"https://evil.example\")"),
+        "defused"
+    );
+    let mut keys: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 205, "no case twice");
+    let none = staff.get("/console/export.csv?view=all&priority=P4").await;
+    assert_eq!(
+        none.bytes()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        1,
+        "the header only"
+    );
 }

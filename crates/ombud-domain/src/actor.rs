@@ -32,6 +32,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         self != Role::Partner
     }
+
+    /// Admins and managers configure Ombud: partners, reference data and
+    /// the settings documents.
+    pub fn configures(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
 }
 
 /// The author of a change as it is written into the timeline.

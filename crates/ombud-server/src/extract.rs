@@ -121,9 +121,10 @@ impl Principal {
 
     /// Admins and managers configure partners and reference data.
     pub fn require_manager(&self) -> ApiResult<()> {
-        match self.token.role {
-            Role::Admin | Role::Manager => Ok(()),
-            _ => Err(ApiError::forbidden("only admins and managers may do this")),
+        if self.token.role.configures() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only admins and managers may do this"))
         }
     }
 }

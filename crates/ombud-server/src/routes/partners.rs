@@ -26,7 +26,7 @@ fn partner_response(status: StatusCode, partner: Partner) -> Response {
     (status, headers, AxumJson(partner)).into_response()
 }
 
-fn not_found(slug: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+pub(crate) fn not_found(slug: &str) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| match e {
         StoreError::NotFound => ApiError::not_found(format!("partner {slug:?}")),
         other => other.into(),

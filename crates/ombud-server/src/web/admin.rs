@@ -22,11 +22,12 @@ use serde::de::DeserializeOwned;
 
 use super::session::{StaffForm, WebUser};
 use super::view::{Choice, choices, fault_lines};
-use super::{WebError, WebResult, render};
+use super::{WebResult, render};
 use crate::AppState;
 use crate::auth::{UserRequest, create_token, create_user};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::documents::{Document, decode};
+use crate::routes::documents::{Document, decode, not_found};
+use crate::routes::partners::not_found as partner_not_found;
 use crate::routes::routing::{DryRunRequest, dry_run_for};
 
 /// The settings documents edited here: (path, kind, title).
@@ -42,10 +43,10 @@ const DOCUMENTS: [(&str, SettingKind, &str); 7] = [
 
 /// Admins and managers configure Ombud; agents may not.
 fn require_manager(user: &WebUser) -> WebResult<()> {
-    user.require_staff()?;
-    match user.user.role {
-        Role::Admin | Role::Manager => Ok(()),
-        _ => Err(ApiError::forbidden("only admins and managers configure Ombud").into()),
+    if user.user.role.configures() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only admins and managers configure Ombud").into())
     }
 }
 
@@ -405,10 +406,7 @@ async fn document_editor(
         .settings
         .get(kind, code)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("{} {code:?}", kind.as_str())),
-            other => other.into(),
-        })?;
+        .map_err(not_found(kind, code))?;
     let (text, version, errors) = match edit {
         Some(edit) => edit,
         None => (shown(kind, &stored)?, stored.version, Vec::new()),
@@ -773,12 +771,7 @@ async fn partner_editor(
         .directory
         .get_partner(slug)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                WebError::from(ApiError::not_found(format!("partner {slug:?}")))
-            }
-            other => other.into(),
-        })?;
+        .map_err(partner_not_found(slug))?;
     let (text, errors) = match edit {
         Some(edit) => edit,
         None => (

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use super::preferences::load_preferences;
 use super::session::{StaffForm, TokenForm, WebUser};
 use super::view::{
-    Choice, ClockRow, TimelineItem, choices, clock_row, due, reference_choices, subject_from,
-    subject_label, when,
+    Choice, ClockRow, TimelineItem, choices, clock_row, due, form_value, reference_choices,
+    subject_from, subject_label, when,
 };
 use super::{WebResult, render};
 use crate::AppState;
@@ -813,13 +813,7 @@ pub(super) async fn decide(
 /// `action:<subject>` (an outcome, or empty for none) and
 /// `countries:<subject>` (codes separated by spaces or commas).
 fn decision_from_form(pairs: &[(String, String)]) -> WebResult<(i64, NewDecision)> {
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| form_value(pairs, name);
     let optional = |name: &str| Some(get(name).to_string()).filter(|v| !v.is_empty());
     let version = get("version").parse::<i64>().map_err(|_| {
         ApiError::field(

@@ -128,6 +128,16 @@ pub(super) fn fault_lines(error: &ApiError) -> Vec<String> {
     }
 }
 
+/// The first value of field `name` in a form read as pairs (forms whose
+/// fields repeat or are named by data), trimmed; empty when absent.
+pub(super) fn form_value<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or_default()
+}
+
 /// One option of a select, as the form last had it.
 pub(super) struct Choice {
     pub value: String,

@@ -17,7 +17,9 @@ use serde::Deserialize;
 
 use super::preferences::{load_preferences, store_preferences};
 use super::session::{StaffForm, TokenForm, WebUser};
-use super::view::{Choice, Highlighted, SOON, choices, due, highlight, reference_choices};
+use super::view::{
+    Choice, Highlighted, SOON, choices, due, form_value, highlight, reference_choices,
+};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -166,11 +168,7 @@ impl WorkList {
     }
 
     fn param(&self, name: &str) -> &str {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+        form_value(&self.params, name)
     }
 
     /// `view=…&…`, as links and saved views keep it.
@@ -471,12 +469,7 @@ pub(super) async fn bulk(
     State(state): State<AppState>,
     StaffForm { user, form }: StaffForm<Vec<(String, String)>>,
 ) -> WebResult<Response> {
-    let get = |name: &str| {
-        form.iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim())
-            .unwrap_or_default()
-    };
+    let get = |name: &str| form_value(&form, name);
     let keys: Vec<&str> = form
         .iter()
         .filter(|(n, _)| n == "key")

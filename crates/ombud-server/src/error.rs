@@ -37,6 +37,7 @@ const CODES: &[(&str, u16, &str)] = &[
     ("payload_too_large", 413, "Payload too large"),
     ("unsupported_media_type", 415, "Unsupported media type"),
     ("validation_failed", 422, "Validation failed"),
+    ("query_failed", 422, "The query was refused or failed"),
     ("unknown_sender", 422, "The sender is not a partner contact"),
     (
         "mail_failed",
@@ -237,6 +238,7 @@ impl From<StoreError> for ApiError {
                 ),
             ),
             StoreError::Conflict(message) => ApiError::new("conflict", message),
+            StoreError::Query(message) => ApiError::new("query_failed", message),
             StoreError::Backend(cause) => ApiError::internal(cause),
         }
     }

@@ -3,6 +3,7 @@
 //! in process, keys come from a sequence, and every read-modify-write is
 //! guarded in SQL (`SELECT … FOR UPDATE`, `WHERE version = …`).
 
+mod analytics;
 mod blobs;
 mod directory;
 mod escalations;
@@ -25,12 +26,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Connects to `url`, applies the migrations (under sqlx's advisory lock, so
 /// nodes starting together do not race) and seeds the reference data of an
-/// empty database.
-pub async fn open(url: &str) -> StoreResult<Stores> {
+/// empty database. Analysts' SQL logs in as `analytics::ANALYST_ROLE`, on
+/// `analyst_url` when given, else on `url` with that user and no password.
+pub async fn open(url: &str, analyst_url: Option<&str>) -> StoreResult<Stores> {
     let options: PgConnectOptions = url
         .parse::<PgConnectOptions>()
         .map_err(StoreError::backend)?
         .disable_statement_logging();
+    let analytics = analytics::pool(&options, analyst_url)?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
@@ -48,6 +51,7 @@ pub async fn open(url: &str) -> StoreResult<Stores> {
         idempotency: Arc::new(idempotency::PgIdempotency(pool.clone())),
         blobs: Arc::new(blobs::PgBlobs(pool.clone())),
         maintenance: Arc::new(maintenance::PgMaintenance(pool)),
+        analytics: Arc::new(analytics::PgAnalytics(analytics)),
     })
 }
 

@@ -7,7 +7,7 @@ async fn postgres_passes_the_conformance_story() {
     let (Some(a), Some(b)) = (TempDatabase::create().await, TempDatabase::create().await) else {
         return;
     };
-    let primary = ombud_store_postgres::open(a.url()).await.unwrap();
-    let secondary = ombud_store_postgres::open(b.url()).await.unwrap();
+    let primary = ombud_store_postgres::open(a.url(), None).await.unwrap();
+    let secondary = ombud_store_postgres::open(b.url(), None).await.unwrap();
     ombud_store::conformance::run(&primary, &secondary).await;
 }

@@ -7,8 +7,8 @@ use ombud_store::{Assign, Claim, ClaimQuery, Scope, StoreError, Stores};
 use ombud_store_postgres::testing::TempDatabase;
 
 async fn two_nodes(db: &TempDatabase) -> (Stores, Stores) {
-    let a = ombud_store_postgres::open(db.url()).await.unwrap();
-    let b = ombud_store_postgres::open(db.url()).await.unwrap();
+    let a = ombud_store_postgres::open(db.url(), None).await.unwrap();
+    let b = ombud_store_postgres::open(db.url(), None).await.unwrap();
     let partner = NewPartner {
         slug: "th-ministry".into(),
         name: "Ministry".into(),

@@ -2,6 +2,7 @@
 //! in the data directory, WAL with `synchronous=FULL`, one group-committing
 //! writer and a pool of read-only connections.
 
+mod analytics;
 mod directory;
 mod escalations;
 mod idempotency;
@@ -94,6 +95,9 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
         blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
         maintenance: Arc::new(maintenance::SqliteMaintenance(db)),
+        analytics: Arc::new(analytics::SqliteAnalytics {
+            path: database_path(data_dir),
+        }),
     })
 }
 

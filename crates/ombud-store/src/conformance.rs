@@ -56,6 +56,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     events_reach_the_outbox_and_deliveries_retry(primary, secondary).await;
     escalations_are_found_by_shared_subjects(primary).await;
     the_overview_counts_what_the_lists_show(primary).await;
+    analytics_reads_the_views_and_nothing_else(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -2057,4 +2058,264 @@ async fn the_overview_counts_what_the_lists_show(s: &Stores) {
             open: at_most_one(expected.open),
         }
     );
+}
+
+/// Every row of an analysts' query, or why it failed.
+async fn analytics_rows(
+    s: &Stores,
+    sql: &str,
+    limit: Option<u64>,
+) -> Result<(Vec<String>, Vec<Vec<serde_json::Value>>), String> {
+    use futures::TryStreamExt;
+    let timeout = std::time::Duration::from_secs(5);
+    let query = s
+        .analytics
+        .query(sql, limit, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = query.rows.try_collect().await.map_err(|e| e.to_string())?;
+    Ok((query.columns, rows))
+}
+
+async fn analytics_reads_the_views_and_nothing_else(s: &Stores) {
+    use crate::analytics::VIEWS;
+    use ombud_domain::consult::{NewConsult, Verdict};
+    use ombud_domain::decision::{FixStatus, NewDecision, SubjectAction, UpstreamFix};
+    use serde_json::json;
+
+    // Every documented view answers with exactly its documented columns.
+    for view in VIEWS {
+        let (columns, _) = analytics_rows(s, &format!("SELECT * FROM {} LIMIT 1", view.name), None)
+            .await
+            .unwrap_or_else(|e| panic!("view {}: {e}", view.name));
+        let documented: Vec<&str> = view.columns.iter().map(|c| c.name).collect();
+        assert_eq!(columns, documented, "columns of view {}", view.name);
+    }
+
+    // One escalation with a consult and a decision, read back through the
+    // views in the documented formats.
+    let created = s
+        .escalations
+        .create(draft_received(at(0)), &agent(), at(0))
+        .await
+        .expect("create");
+    let ask = NewConsult {
+        function: "legal".into(),
+        question: "Is the order valid?".into(),
+        required: true,
+        due_within: None,
+    };
+    let (asked, event) = created.request_consult(&ask, &agent(), at(1)).unwrap();
+    s.escalations
+        .save(&asked, created.version, &[event])
+        .await
+        .expect("save");
+    let (answered, event) = asked
+        .answer_consult(1, Verdict::Approve, "fine", &agent(), at(2))
+        .unwrap();
+    s.escalations
+        .save(&answered, asked.version, &[event])
+        .await
+        .expect("save");
+    let subject = answered.subjects[0].normalized_key.clone();
+    let decision = NewDecision {
+        outcome: "restricted".into(),
+        policy: Some("counterfeit".into()),
+        policy_version: Some("2026-03".into()),
+        actions: vec![SubjectAction {
+            subject: subject.clone(),
+            action: "restricted".into(),
+            countries: vec![
+                ombud_domain::Country::parse("c", "DE").unwrap(),
+                ombud_domain::Country::parse("c", "FR").unwrap(),
+            ],
+        }],
+        root_cause: Some("automation_false_positive".into()),
+        root_cause_note: "classifier v7".into(),
+        owning_team: Some("integrity-ml".into()),
+        upstream_fix: Some(UpstreamFix {
+            url: "https://tracker.example/ML-1".into(),
+            status: FixStatus::Shipped,
+            owner: "ml-oncall".into(),
+        }),
+    }
+    .validate(&[subject.as_str()], "Aiko", at(90))
+    .expect("valid decision");
+    let (decided, events) = answered.decide(decision, &agent(), at(90)).expect("decide");
+    s.escalations
+        .save(&decided, answered.version, &events)
+        .await
+        .expect("save");
+    let key = decided.key.to_string();
+
+    let one = |sql: String| async move {
+        let (_, rows) = analytics_rows(s, &sql, None).await.expect("query");
+        rows
+    };
+    assert_eq!(
+        one(format!(
+            "SELECT key, status, country, received_at, created_at, outcome, root_cause, decided_at, consults_open \
+             FROM escalations WHERE key = '{key}'"
+        ))
+        .await,
+        vec![vec![
+            json!(key),
+            json!("resolved"),
+            json!("JP"),
+            json!("2026-03-01T00:00:00Z"),
+            json!("2026-03-01T00:00:00Z"),
+            json!("restricted"),
+            json!("automation_false_positive"),
+            json!("2026-03-01T01:30:00Z"),
+            json!(0),
+        ]]
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT outcome, policy, policy_version, root_cause, owning_team, fix_url, fix_status, fix_owner, decided_by \
+             FROM decisions WHERE escalation_key = '{key}'"
+        ))
+        .await,
+        vec![vec![
+            json!("restricted"),
+            json!("counterfeit"),
+            json!("2026-03"),
+            json!("automation_false_positive"),
+            json!("integrity-ml"),
+            json!("https://tracker.example/ML-1"),
+            json!("shipped"),
+            json!("ml-oncall"),
+            json!("Aiko"),
+        ]]
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT subject, action, countries FROM decision_actions WHERE escalation_key = '{key}'"
+        ))
+        .await,
+        vec![vec![json!(subject), json!("restricted"), json!("DE,FR")]]
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT id, function, required, requested_at, verdict, answered_at FROM consults WHERE escalation_key = '{key}'"
+        ))
+        .await,
+        vec![vec![
+            json!(1),
+            json!("legal"),
+            json!(1),
+            json!("2026-03-01T00:01:00Z"),
+            json!("approve"),
+            json!("2026-03-01T00:02:00Z"),
+        ]]
+    );
+    assert_eq!(
+        one(format!(
+            "SELECT kind, source_kind, source_id, target, started_at FROM clocks \
+             WHERE escalation_key = '{key}' AND source_kind = 'policy'"
+        ))
+        .await,
+        vec![vec![
+            json!("resolution"),
+            json!("policy"),
+            json!("four-hours"),
+            json!("PT4H"),
+            json!("2026-03-01T00:00:00Z"),
+        ]]
+    );
+    let (_, events) = analytics_rows(
+        s,
+        &format!("SELECT seq, kind, at FROM events WHERE escalation_key = '{key}' ORDER BY seq"),
+        None,
+    )
+    .await
+    .expect("events");
+    assert_eq!(
+        events[0],
+        vec![json!(1), json!("created"), json!("2026-03-01T00:00:00Z")]
+    );
+    assert!(
+        events.iter().any(|e| e[1] == json!("decision_recorded")),
+        "{events:?}"
+    );
+
+    // A limit stops reading; analysts' own SQL (joins, CTEs, aggregates) runs.
+    let (_, limited) = analytics_rows(s, "SELECT key FROM escalations", Some(2))
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+    let (columns, counted) = analytics_rows(
+        s,
+        "WITH d AS (SELECT escalation_key FROM decisions) \
+         SELECT count(*) AS decided FROM escalations e JOIN d ON d.escalation_key = e.key;",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(columns, vec!["decided"]);
+    assert_eq!(counted, vec![vec![json!(1)]]);
+
+    // Nothing else is reachable, nothing can be written, nothing runs forever.
+    let (_, before) = analytics_rows(s, "SELECT count(*) FROM escalations", None)
+        .await
+        .unwrap();
+    for escape in [
+        "SELECT * FROM users",
+        "SELECT password_hash FROM users",
+        "SELECT password_hash FROM main.users",
+        "SELECT password_hash FROM public.users",
+        "SELECT secret_sha256 FROM tokens",
+        "SELECT * FROM main.escalations",
+        "SELECT * FROM public.escalations",
+        "SELECT sql FROM sqlite_master",
+        "SELECT rolpassword FROM pg_authid",
+        "SELECT * FROM pragma_table_info('users')",
+        "DELETE FROM escalations",
+        "UPDATE escalations SET status = 'closed'",
+        "INSERT INTO tags VALUES ('ESC-1', 'x')",
+        "DROP VIEW escalations",
+        "CREATE TABLE stolen AS SELECT 1",
+        "PRAGMA table_info(users)",
+        "ATTACH DATABASE 'elsewhere.db' AS elsewhere",
+        "SELECT 1; DELETE FROM escalations",
+        "WITH gone AS (DELETE FROM events RETURNING 1) SELECT * FROM gone",
+        "SET ROLE postgres",
+        "SELECT set_config('role', 'postgres', false)",
+        "RESET ROLE",
+        "BEGIN",
+        "SELECT load_extension('libevil')",
+        "SELECT x FROM (SELECT 1 AS x) q; SELECT * FROM users",
+    ] {
+        let result = analytics_rows(s, escape, None).await;
+        assert!(
+            result.is_err(),
+            "{escape:?} must be refused, got {result:?}"
+        );
+    }
+    let (_, after) = analytics_rows(s, "SELECT count(*) FROM escalations", None)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    let (_, users) = analytics_rows(s, "SELECT count(*) FROM partners", None)
+        .await
+        .unwrap();
+    assert!(users[0][0].as_i64().unwrap() > 0);
+
+    let forever =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+    let started = std::time::Instant::now();
+    let timed_out = async {
+        use futures::TryStreamExt;
+        let query = s
+            .analytics
+            .query(forever, None, std::time::Duration::from_millis(300))
+            .await?;
+        query.rows.try_collect::<Vec<_>>().await
+    }
+    .await;
+    match timed_out {
+        Err(StoreError::Query(message)) => assert!(message.contains("longer than"), "{message}"),
+        other => panic!("a runaway query must stop: {other:?}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }

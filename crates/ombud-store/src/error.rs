@@ -12,6 +12,10 @@ pub enum StoreError {
     /// A uniqueness or reference rule refused the write; the text says which.
     #[error("{0}")]
     Conflict(String),
+    /// An analyst's query was refused or failed; the text says why, in the
+    /// database's words, for the analyst who wrote it.
+    #[error("{0}")]
+    Query(String),
     /// The database failed; the cause is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

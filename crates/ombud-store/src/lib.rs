@@ -2,6 +2,7 @@
 //! the row-free models they exchange, and (feature `conformance`) the story
 //! every backend must pass. No SQL and no HTTP live here.
 
+pub mod analytics;
 pub mod blob;
 pub mod codec;
 #[cfg(feature = "conformance")]
@@ -19,6 +20,7 @@ mod settings;
 
 use std::sync::Arc;
 
+pub use analytics::{AnalyticsStore, QueryRows};
 pub use blob::{BlobStore, FsBlobStore, sha256_hex};
 pub use directory::{
     DirectoryStore, NewSession, NewToken, NewUser, Session, Token, User, UserCredentials,
@@ -47,6 +49,7 @@ pub struct Stores {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub maintenance: Arc<dyn Maintenance>,
+    pub analytics: Arc<dyn AnalyticsStore>,
 }
 
 impl std::fmt::Debug for Stores {

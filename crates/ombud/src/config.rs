@@ -38,6 +38,9 @@ pub struct Config {
     pub data: PathBuf,
     /// `postgres://…` selects PostgreSQL; empty means SQLite in `data`.
     pub database_url: Option<DatabaseUrl>,
+    /// PostgreSQL only: where analysts' SQL logs in; empty means
+    /// `database_url` as the `ombud_analyst` role without a password.
+    pub analytics_database_url: Option<DatabaseUrl>,
     /// The address to listen on.
     pub addr: String,
     /// A tracing filter such as `info` or `ombud_server=debug,info`.
@@ -60,6 +63,7 @@ impl Default for Config {
         Config {
             data: PathBuf::from("data"),
             database_url: None,
+            analytics_database_url: None,
             addr: "127.0.0.1:8080".into(),
             log: "info".into(),
             max_body_bytes: server.max_body_bytes,
@@ -106,6 +110,9 @@ impl Config {
         }
         if let Some(v) = vars("OMBUD_DATABASE_URL").filter(|v| !v.is_empty()) {
             config.database_url = Some(DatabaseUrl(v));
+        }
+        if let Some(v) = vars("OMBUD_ANALYTICS_DATABASE_URL").filter(|v| !v.is_empty()) {
+            config.analytics_database_url = Some(DatabaseUrl(v));
         }
         if let Some(v) = vars("OMBUD_ADDR") {
             config.addr = v;

@@ -165,9 +165,12 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
 /// Opens the store the configuration names, applying migrations.
 async fn open_store(config: &Config) -> anyhow::Result<Stores> {
     match &config.database_url {
-        Some(url) if config.is_postgres() => ombud_store_postgres::open(&url.0)
-            .await
-            .with_context(|| format!("opening PostgreSQL at {}", config::redact(&url.0))),
+        Some(url) if config.is_postgres() => ombud_store_postgres::open(
+            &url.0,
+            config.analytics_database_url.as_ref().map(|u| u.0.as_str()),
+        )
+        .await
+        .with_context(|| format!("opening PostgreSQL at {}", config::redact(&url.0))),
         Some(url) => bail!(
             "unsupported database URL {}; use postgres://… or omit it for SQLite",
             config::redact(&url.0)

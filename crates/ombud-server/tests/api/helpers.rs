@@ -68,7 +68,7 @@ impl TestApp {
             Backend::Postgres => {
                 let db = TempDatabase::create().await?;
                 (
-                    ombud_store_postgres::open(db.url())
+                    ombud_store_postgres::open(db.url(), None)
                         .await
                         .expect("open postgres"),
                     Storage::Postgres(db),

@@ -11,6 +11,7 @@ pub mod decision;
 pub mod emerging;
 pub mod escalation;
 pub mod event;
+pub mod fix;
 pub mod geo;
 pub mod lifecycle;
 pub mod links;

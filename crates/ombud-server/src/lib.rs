@@ -100,7 +100,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "root causes"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -134,6 +134,11 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(escalations::transition_escalation))
         .routes(routes!(decisions::decide_escalation))
+        .routes(routes!(routes::root_causes::list_root_causes))
+        .routes(routes!(routes::root_causes::get_root_cause))
+        .routes(routes!(routes::fixes::list_fixes))
+        .routes(routes!(routes::fixes::get_fix))
+        .routes(routes!(routes::fixes::change_fix))
         .routes(routes!(escalations::comment_escalation))
         .routes(routes!(escalations::add_subject))
         .routes(routes!(escalations::download_evidence))

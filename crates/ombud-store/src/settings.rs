@@ -29,10 +29,12 @@ pub enum SettingKind {
     Template,
     /// `ombud_domain::preferences::Preferences`, by the user's email.
     Preferences,
+    /// `ombud_domain::fix::Fix`, by the code derived from its link.
+    Fix,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 9] = [
+    pub const ALL: [SettingKind; 10] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -42,6 +44,7 @@ impl SettingKind {
         SettingKind::Webhook,
         SettingKind::Template,
         SettingKind::Preferences,
+        SettingKind::Fix,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -59,6 +62,7 @@ impl SettingKind {
             SettingKind::Webhook => "webhook",
             SettingKind::Template => "template",
             SettingKind::Preferences => "preferences",
+            SettingKind::Fix => "fix",
         }
     }
 }

@@ -29,7 +29,6 @@ use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::consults::{self, ConsultAnswerRequest};
-use crate::routes::decisions;
 use crate::routes::documents::list;
 use crate::routes::escalations::{
     add_subject_as, attach, evidence_response, mutate, not_found, parse_key, read_upload,
@@ -37,6 +36,7 @@ use crate::routes::escalations::{
 };
 use crate::routes::links::{self, LinkRequest};
 use crate::routes::messages::{self, MessageRequest, compose_request};
+use crate::routes::{decisions, fixes};
 
 /// One piece of evidence as the workspace shows it.
 struct EvidenceItem {
@@ -165,6 +165,8 @@ struct DecisionFacts {
     policy: String,
     actions: Vec<String>,
     root_cause: String,
+    /// For the link to the cause's page.
+    root_cause_code: Option<String>,
     fix: String,
     by: String,
 }
@@ -202,6 +204,7 @@ impl DecisionFacts {
                 Some(cause) => format!("{} — {}", words(cause), decision.root_cause_note),
                 None => "—".into(),
             },
+            root_cause_code: decision.root_cause.clone(),
             fix: match &decision.upstream_fix {
                 Some(fix) => format!("{} ({})", fix.url, words(fix.status.as_str())),
                 None => "—".into(),
@@ -800,7 +803,18 @@ pub(super) async fn decide(
     StaffForm { user, form }: StaffForm<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let key = parse_key(&key)?;
-    let (version, decision) = decision_from_form(&form)?;
+    let (version, mut decision) = decision_from_form(&form)?;
+    // "As tracked": no status chosen keeps the tracked fix's status (and
+    // owner, if none is given) rather than setting it back to proposed.
+    if form_value(&form, "fix_status").is_empty()
+        && let Some(fix) = decision.upstream_fix.as_mut()
+        && let Some((tracked, _)) = fixes::tracked(&state, &fix.url).await?
+    {
+        fix.status = tracked.status;
+        if fix.owner.trim().is_empty() {
+            fix.owner = tracked.owner;
+        }
+    }
     let decided = decisions::decide(&state, key, Some(version), &decision, &user.actor()).await?;
     Ok(Redirect::to(&format!(
         "/console/escalations/{key}?notice=Resolved+as+{}.",

@@ -10,6 +10,7 @@ mod console;
 mod overview;
 mod portal;
 mod preferences;
+mod root_causes;
 mod session;
 mod view;
 mod work;
@@ -115,6 +116,9 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
             post(preferences::save_time_zone),
         )
         .route("/console/overview", get(overview::overview))
+        .route("/console/root-causes", get(root_causes::list))
+        .route("/console/root-causes/{code}", get(root_causes::cause))
+        .route("/console/fixes/{code}", post(root_causes::change_fix))
         .route("/console/overview/intake.csv", get(overview::intake_csv))
         .route("/console/escalations/{key}", get(console::workspace))
         .route(

@@ -12,6 +12,7 @@ mod helpers;
 mod inbound;
 mod links;
 mod messages;
+mod rootcauses;
 mod routing;
 
 mod deadlines;

@@ -92,12 +92,12 @@ pub(super) async fn list(State(state): State<AppState>, user: WebUser) -> WebRes
     ))
 }
 
-/// `part` of `whole` as a percentage with one decimal.
+/// `part` of `whole` as a percentage with one decimal, kept on one line.
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "—".into();
     }
-    format!("{:.1} %", part as f64 * 100.0 / whole as f64)
+    format!("{:.1}\u{a0}%", part as f64 * 100.0 / whole as f64)
 }
 
 fn fix_statuses(cause: &RootCause) -> String {

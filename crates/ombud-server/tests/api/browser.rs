@@ -344,6 +344,12 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
     choose(c, "policy", "harassment").await;
     choose(c, "root_cause", "automation_false_positive").await;
     type_into(c, Locator::Id("root_cause_note"), "Classifier missed it.").await;
+    type_into(
+        c,
+        Locator::Id("fix_url"),
+        "https://tracker.example/browse/ML-88",
+    )
+    .await;
     click(c, Locator::Css("form[action$='/decision'] button")).await;
     notice_is(c, "Resolved as removed.").await;
     let decision = text_of(c, Locator::Css("section[aria-labelledby=decision-h]")).await;
@@ -360,6 +366,8 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
             "/console/escalations/ESC-1",
             "/console?view=all",
             "/console/overview",
+            "/console/root-causes",
+            "/console/root-causes/automation_false_positive",
             "/console/preferences",
         ],
     )

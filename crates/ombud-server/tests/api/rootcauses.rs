@@ -522,20 +522,20 @@ async fn the_console_shows_the_pareto_table_and_changes_a_fix(app: TestApp) {
     assert_eq!(pareto.status(), StatusCode::OK);
     let pareto = pareto.text().await.unwrap();
     assert!(
-        pareto.contains("9 decided escalations: 8 with a root cause, 1 without."),
+        pareto.contains("Decided escalations: 9 (8 with a root cause, 1 without)."),
         "{pareto}"
     );
     // 6 and 2 of the 8 with a cause: 75 % and 25 %, adding up to 100 %.
     assert!(
         pareto.contains(concat!(
             r#"<th scope="row"><a href="/console/root-causes/automation_false_positive">Automation false positive</a></th>"#,
-            "\n    <td>6</td>\n    <td>75.0 %</td>\n    <td>75.0 %</td>\n    <td>1</td>\n    <td>shipped, shipped</td>\n",
+            "\n    <td>6</td>\n    <td>75.0\u{a0}%</td>\n    <td>75.0\u{a0}%</td>\n    <td>1</td>\n    <td>shipped, shipped</td>\n",
             r#"    <td>3 <span class="by">since 2026-11-25 10:00 UTC</span></td>"#
         )),
         "{pareto}"
     );
     assert!(
-        pareto.contains("<td>2</td>\n    <td>25.0 %</td>\n    <td>100.0 %</td>"),
+        pareto.contains("<td>2</td>\n    <td>25.0\u{a0}%</td>\n    <td>100.0\u{a0}%</td>"),
         "{pareto}"
     );
     assert!(pareto.contains(r#"<div class="scroll"><table class="pareto">"#));

@@ -1488,6 +1488,35 @@ pub fn statements_for(
     Ok(statements)
 }
 
+/// The category the profile's bases give a decided escalation: that of the
+/// first item, in subject order, some basis applies to, with what was done
+/// to it (its action's outcome, or the decision's). Unlike
+/// [`statements_for`] it answers for decisions that restrict nothing too,
+/// so that a report can count every decision by category. `None` when the
+/// escalation is undecided, names no item, or no basis applies.
+pub fn category_for(
+    escalation: &Escalation,
+    partner_kind: PartnerKind,
+    profile: &SorProfile,
+) -> Option<Category> {
+    let decision = escalation.decision.as_ref()?;
+    escalation.subjects.iter().find_map(|subject| {
+        let outcome = decision
+            .actions
+            .iter()
+            .find(|a| a.subject == subject.normalized_key)
+            .map_or(decision.outcome.as_str(), |a| a.action.as_str());
+        let case = Case {
+            escalation,
+            decision,
+            partner_kind,
+            subject,
+            outcome,
+        };
+        first(&profile.bases, &case).map(|basis| basis.category)
+    })
+}
+
 /// The EU/EEA part of where an action applies; everywhere when it names no
 /// countries.
 fn eea_scope(countries: &[Country]) -> Vec<Country> {
@@ -2494,6 +2523,19 @@ mod tests {
         let mut amended = first.clone();
         amended.decision.as_mut().unwrap().decided_at = at("2026-11-26T09:00:00Z");
         assert!(make(&amended).iter().all(|p| !make(&first).contains(p)));
+    }
+
+    #[test]
+    fn a_decision_that_restricts_nothing_still_has_a_category() {
+        let undecided = escalation(None);
+        let mut cleared = escalation(Some(decision("no_violation", vec![])));
+        assert_eq!(
+            category_for(&cleared, PartnerKind::Ngo, &profile()),
+            Some(Category::IntellectualPropertyInfringements)
+        );
+        cleared.subjects.clear();
+        assert_eq!(category_for(&cleared, PartnerKind::Ngo, &profile()), None);
+        assert_eq!(category_for(&undecided, PartnerKind::Ngo, &profile()), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod mail;
 mod metrics;
@@ -39,8 +40,8 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::middleware::REQUEST_ID;
 use crate::routes::{
-    assignment, clocks, consults, decisions, escalations, inbound, links, messages, partners,
-    reference, routing, settings, subscriptions, system,
+    analytics, assignment, clocks, consults, decisions, escalations, inbound, links, messages,
+    partners, reference, routing, settings, subscriptions, system,
 };
 
 /// Limits and settings the server runs with.
@@ -100,7 +101,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "root causes"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "root causes"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "analytics"), (name = "emerging"), (name = "transparency"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -201,6 +202,23 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(messages::preview_message))
         .routes(routes!(messages::send_message))
         .routes(routes!(system::me))
+        .routes(routes!(analytics::list_views))
+        .routes(routes!(analytics::run_query))
+        .routes(routes!(analytics::list_saved_queries))
+        .routes(routes!(
+            analytics::get_saved_query,
+            analytics::put_saved_query,
+            analytics::delete_saved_query
+        ))
+        .routes(routes!(analytics::run_saved_query))
+        .routes(routes!(
+            routes::transparency::get_profile,
+            routes::transparency::put_profile
+        ))
+        .routes(routes!(routes::transparency::export_statements))
+        .routes(routes!(routes::transparency::get_report))
+        .routes(routes!(routes::emerging::list_clusters))
+        .routes(routes!(routes::emerging::link_cluster))
         .merge(uploads)
 }
 

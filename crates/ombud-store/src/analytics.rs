@@ -272,3 +272,40 @@ pub fn trimmed_statement(sql: &str) -> &str {
 pub fn rows_from(mut receiver: mpsc::Receiver<Row>) -> BoxStream<'static, Row> {
     futures::stream::poll_fn(move |cx| receiver.poll_recv(cx)).boxed()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/analytics.md documents every view and column analysts can use.
+    #[test]
+    fn the_docs_list_every_view_and_column() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/analytics.md");
+        let docs = std::fs::read_to_string(path).expect("docs/analytics.md");
+        for view in VIEWS {
+            let heading = format!("### `{}`", view.name);
+            let section = docs
+                .split_once(&heading)
+                .unwrap_or_else(|| panic!("no section for view {}", view.name))
+                .1
+                .split("\n### ")
+                .next()
+                .unwrap();
+            for column in view.columns {
+                let row = format!("| `{}` | {} |", column.name, column.kind);
+                assert!(
+                    section.contains(&row),
+                    "{}.{} is not documented",
+                    view.name,
+                    column.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_semicolons_and_blanks_are_not_a_second_statement() {
+        assert_eq!(trimmed_statement("SELECT 1; \n ;"), "SELECT 1");
+        assert_eq!(trimmed_statement("SELECT ';'"), "SELECT ';'");
+    }
+}

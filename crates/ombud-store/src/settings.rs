@@ -29,12 +29,17 @@ pub enum SettingKind {
     Template,
     /// `ombud_domain::preferences::Preferences`, by the user's email.
     Preferences,
+    /// `ombud_domain::report::SavedQuery`, by query code.
+    SavedQuery,
     /// `ombud_domain::fix::Fix`, by the code derived from its link.
     Fix,
+    /// `ombud_domain::sor::SorProfile`, the one statement-of-reasons
+    /// profile, under the code `default`.
+    SorProfile,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 10] = [
+    pub const ALL: [SettingKind; 12] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -44,7 +49,9 @@ impl SettingKind {
         SettingKind::Webhook,
         SettingKind::Template,
         SettingKind::Preferences,
+        SettingKind::SavedQuery,
         SettingKind::Fix,
+        SettingKind::SorProfile,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -62,7 +69,9 @@ impl SettingKind {
             SettingKind::Webhook => "webhook",
             SettingKind::Template => "template",
             SettingKind::Preferences => "preferences",
+            SettingKind::SavedQuery => "saved_query",
             SettingKind::Fix => "fix",
+            SettingKind::SorProfile => "sor_profile",
         }
     }
 }

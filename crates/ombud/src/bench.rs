@@ -3,9 +3,11 @@
 //! process on loopback, and measures it over HTTP: durable creates per
 //! second at 1, 8 and 64 clients, get/list/search latency percentiles, and
 //! the server's RSS. `rules`, `timers` and `claim` measure the workflow
-//! engine, `console` the web console's pages. Every loop is bounded; only 127.0.0.1 is contacted.
+//! engine, `console` the web console's pages, `clusters` similar-escalation
+//! clustering. Every loop is bounded; only 127.0.0.1 is contacted.
 
 mod claim;
+mod clusters;
 mod console;
 mod rules;
 mod timers;
@@ -43,6 +45,8 @@ enum What {
     Claim(claim::ClaimArgs),
     /// The web console's pages over HTTP, signed in as the demo agent.
     Console(console::ConsoleArgs),
+    /// Similar-escalation clustering on planted clusters: precision, recall, time.
+    Clusters(clusters::ClustersArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +70,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
         Some(What::Timers(timers_args)) => timers::run(&timers_args, config).await,
         Some(What::Claim(claim_args)) => claim::run(&claim_args, config).await,
         Some(What::Console(console_args)) => console::run(&console_args, config).await,
+        Some(What::Clusters(clusters_args)) => clusters::run(&clusters_args),
     }
 }
 

@@ -1,10 +1,12 @@
 //! Handlers, one module per resource, named by verb.
 
+pub mod analytics;
 pub mod assignment;
 pub mod clocks;
 pub mod consults;
 pub mod decisions;
 pub(crate) mod documents;
+pub mod emerging;
 pub mod escalations;
 pub mod fixes;
 pub mod inbound;
@@ -17,3 +19,4 @@ pub mod routing;
 pub mod settings;
 pub mod subscriptions;
 pub mod system;
+pub mod transparency;

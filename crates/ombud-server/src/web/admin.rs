@@ -1,7 +1,8 @@
 //! The console's admin pages, for admins and managers: reference data,
 //! partners, the settings documents (queues, agents and their skills,
 //! routing rules with a dry run, SLA policies, calendars, message
-//! templates, webhooks), and for admins users and API tokens. Documents are
+//! templates, webhooks, the statement-of-reasons profile), and for admins
+//! users and API tokens. Documents are
 //! edited as the JSON the API takes and checked exactly as the API checks
 //! them; a refused one comes back with every fault and the text as typed.
 
@@ -29,9 +30,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::documents::{Document, decode, not_found};
 use crate::routes::partners::not_found as partner_not_found;
 use crate::routes::routing::{DryRunRequest, dry_run_for};
+use crate::routes::transparency::Profile;
 
 /// The settings documents edited here: (path, kind, title).
-const DOCUMENTS: [(&str, SettingKind, &str); 7] = [
+const DOCUMENTS: [(&str, SettingKind, &str); 8] = [
     ("queues", SettingKind::Queue, "Queues"),
     ("agents", SettingKind::Agent, "Agents and their skills"),
     ("routing-rules", SettingKind::RoutingRule, "Routing rules"),
@@ -39,14 +41,19 @@ const DOCUMENTS: [(&str, SettingKind, &str); 7] = [
     ("calendars", SettingKind::Calendar, "Business calendars"),
     ("templates", SettingKind::Template, "Message templates"),
     ("webhooks", SettingKind::Webhook, "Webhooks"),
+    (
+        "sor-profile",
+        SettingKind::SorProfile,
+        "Statement-of-reasons profile",
+    ),
 ];
 
-/// Admins and managers configure Ombud; agents may not.
-fn require_manager(user: &WebUser) -> WebResult<()> {
+/// Admins and managers configure Ombud and query its data; agents may not.
+pub(super) fn require_manager(user: &WebUser) -> WebResult<()> {
     if user.user.role.configures() {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only admins and managers configure Ombud").into())
+        Err(ApiError::forbidden("only admins and managers may use this page").into())
     }
 }
 
@@ -119,6 +126,7 @@ async fn checked_document(
         SettingKind::SlaPolicy => checked::<SlaPolicy>(state, code, text).await,
         SettingKind::Template => checked::<MessageTemplate>(state, code, text).await,
         SettingKind::Webhook => checked::<WebhookSubscription>(state, code, text).await,
+        SettingKind::SorProfile => checked::<Profile>(state, code, text).await,
         SettingKind::Calendar => {
             // A calendar's code is its key, not a field of its body.
             let code = code.ok_or_else(|| {

@@ -6,12 +6,15 @@
 //! token. Pages call the same domain operations and stores as the JSON API.
 
 mod admin;
+mod analytics;
 mod console;
+mod emerging;
 mod overview;
 mod portal;
 mod preferences;
 mod root_causes;
 mod session;
+mod transparency;
 mod view;
 mod work;
 
@@ -65,6 +68,20 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/console/claim", post(work::claim))
         .route("/console/bulk", post(work::bulk))
         .route("/console/export.csv", get(work::export_csv))
+        .route("/console/export.xlsx", get(work::export_xlsx))
+        .route("/console/emerging", get(emerging::page))
+        .route("/console/emerging/link", post(emerging::link))
+        .route("/console/analytics", get(analytics::page))
+        .route(
+            "/console/analytics/download.csv",
+            get(analytics::download_csv),
+        )
+        .route(
+            "/console/analytics/download.xlsx",
+            get(analytics::download_xlsx),
+        )
+        .route("/console/analytics/saved", post(analytics::save))
+        .route("/console/analytics/saved/delete", post(analytics::delete))
         .route("/console/views", post(work::save_view))
         .route("/console/views/delete", post(work::delete_view))
         .route("/console/preferences", get(preferences::page))
@@ -117,6 +134,19 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/console/overview", get(overview::overview))
         .route("/console/root-causes", get(root_causes::list))
+        .route("/console/transparency", get(transparency::page))
+        .route(
+            "/console/transparency/statements.jsonl",
+            get(transparency::statements),
+        )
+        .route(
+            "/console/transparency/report.csv",
+            get(transparency::report_csv),
+        )
+        .route(
+            "/console/transparency/report.xlsx",
+            get(transparency::report_xlsx),
+        )
         .route("/console/root-causes/{code}", get(root_causes::cause))
         .route("/console/fixes/{code}", post(root_causes::change_fix))
         .route("/console/overview/intake.csv", get(overview::intake_csv))

@@ -4,10 +4,10 @@
 //! to a queue, tag). Claim-next lives here too.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use futures::StreamExt;
 use jiff::Timestamp;
 use ombud_domain::assignment::{AgentProfile, Queue};
 use ombud_domain::preferences::SavedView;
@@ -23,6 +23,7 @@ use super::view::{
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::export::{Format, Table, download};
 use crate::routes::assignment::claim_for;
 use crate::routes::documents::list as settings_list;
 use crate::routes::escalations::{check_assignee, mutate_routed, parse_filter};
@@ -329,88 +330,80 @@ const EXPORT_COLUMNS: [&str; 14] = [
     "tags",
 ];
 
-/// A cell as a spreadsheet should read it: text that would start a formula
-/// (`=`, `+`, `-`, `@`, tab, return) is prefixed with `'`, so a partner's
-/// title can never run as one when the file is opened (CSV injection).
-fn cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    }
+/// One escalation as an export row, in `EXPORT_COLUMNS` order.
+fn export_row(e: &Escalation) -> Vec<serde_json::Value> {
+    let instant = |at: Option<Timestamp>| at.map(|t| t.to_string()).unwrap_or_default();
+    [
+        e.key.to_string(),
+        e.title.clone(),
+        e.status.as_str().to_string(),
+        e.priority.as_str().to_string(),
+        e.escalation_type.clone(),
+        e.partner.clone(),
+        e.country.to_string(),
+        e.language.to_string(),
+        e.queue.clone().unwrap_or_default(),
+        e.assignee.clone().unwrap_or_default(),
+        instant(e.due_at()),
+        instant(Some(e.created_at)),
+        instant(Some(e.updated_at)),
+        e.tags.join(" "),
+    ]
+    .into_iter()
+    .map(serde_json::Value::from)
+    .collect()
 }
 
-/// Rows of `escalations` as CSV (RFC 4180 quoting, by the csv crate).
-fn csv_rows(escalations: &[Escalation], header: bool) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    if header {
-        out.write_record(EXPORT_COLUMNS)?;
-    }
-    for e in escalations {
-        let instant = |at: Option<Timestamp>| at.map(|t| t.to_string()).unwrap_or_default();
-        out.write_record([
-            e.key.to_string(),
-            cell(&e.title),
-            e.status.as_str().to_string(),
-            e.priority.as_str().to_string(),
-            e.escalation_type.clone(),
-            e.partner.clone(),
-            e.country.to_string(),
-            e.language.to_string(),
-            e.queue.clone().unwrap_or_default(),
-            e.assignee.clone().unwrap_or_default(),
-            instant(e.due_at()),
-            instant(Some(e.created_at)),
-            instant(Some(e.updated_at)),
-            e.tags.join(" "),
-        ])?;
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
-}
-
-/// The whole list, every page of it, as CSV: streamed a page at a time,
-/// with no cap on the rows.
-pub(super) async fn export_csv(
-    State(state): State<AppState>,
+/// The whole list, every page of it, as CSV or XLSX: streamed a page at a
+/// time, with no cap on the rows.
+async fn export(
+    state: AppState,
     user: WebUser,
-    RawQuery(raw): RawQuery,
+    raw: Option<String>,
+    format: Format,
 ) -> WebResult<Response> {
     user.require_staff()?;
     let list = WorkList::parse(raw.as_deref().unwrap_or_default());
     let (_, mut filter) = list.filter(&user.user.email)?;
     filter.limit = EXPORT_PAGE;
-    let pages = futures::stream::unfold(Some((filter, true)), move |next| {
+    let pages = futures::stream::unfold(Some(filter), move |next| {
         let state = state.clone();
         async move {
-            let (filter, first) = next?;
+            let filter = next?;
             let page = match state.stores.escalations.list(&filter, &Scope::Staff).await {
                 Ok(page) => page,
-                // The header is sent: a failure can only cut the file short.
-                Err(error) => return Some((Err(std::io::Error::other(error.to_string())), None)),
+                Err(error) => return Some((vec![Err(error.to_string())], None)),
             };
-            let rows = csv_rows(&page.items, first).map_err(std::io::Error::other);
-            let next = page.next.map(|cursor| {
-                let filter = EscalationFilter {
-                    cursor: Some(cursor),
-                    ..filter
-                };
-                (filter, false)
+            let rows = page.items.iter().map(|e| Ok(export_row(e))).collect();
+            let next = page.next.map(|cursor| EscalationFilter {
+                cursor: Some(cursor),
+                ..filter
             });
             Some((rows, next))
         }
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"escalations.csv\"",
-            ),
-        ],
-        Body::from_stream(pages),
-    )
-        .into_response())
+    let table = Table {
+        name: "escalations".into(),
+        columns: EXPORT_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        rows: pages.flat_map(futures::stream::iter).boxed(),
+    };
+    Ok(download(table, format))
+}
+
+pub(super) async fn export_csv(
+    State(state): State<AppState>,
+    user: WebUser,
+    RawQuery(raw): RawQuery,
+) -> WebResult<Response> {
+    export(state, user, raw, Format::Csv).await
+}
+
+pub(super) async fn export_xlsx(
+    State(state): State<AppState>,
+    user: WebUser,
+    RawQuery(raw): RawQuery,
+) -> WebResult<Response> {
+    export(state, user, raw, Format::Xlsx).await
 }
 
 /// Claims the best case for the signed-in agent and opens it.
@@ -588,15 +581,6 @@ pub(super) async fn delete_view(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_that_would_run_as_formulas_are_defused() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(cell("-1+1"), "'-1+1");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("偽アカウント"), "偽アカウント");
-        assert_eq!(cell(""), "");
-    }
 
     #[test]
     fn counts_read_with_thousands_and_say_when_they_stopped() {

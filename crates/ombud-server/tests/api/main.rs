@@ -3,17 +3,20 @@
 //! Every test runs against both backends.
 
 mod admin;
+mod analytics;
 mod assignment;
 mod browser;
 mod console;
 mod consults;
 mod decisions;
+mod emerging;
 mod helpers;
 mod inbound;
 mod links;
 mod messages;
 mod rootcauses;
 mod routing;
+mod transparency;
 
 mod deadlines;
 mod errors;

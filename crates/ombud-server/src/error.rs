@@ -38,6 +38,7 @@ const CODES: &[(&str, u16, &str)] = &[
     ("unsupported_media_type", 415, "Unsupported media type"),
     ("validation_failed", 422, "Validation failed"),
     ("query_failed", 422, "The query was refused or failed"),
+    ("decision_required", 422, "Resolving records a decision"),
     ("unknown_sender", 422, "The sender is not a partner contact"),
     (
         "mail_failed",

@@ -962,8 +962,19 @@ fn build_escalation(
             .map_err(|err| anyhow::anyhow!("{err}"))?;
         step(&mut e, &mut events, r);
         at = later(rng, at, 24, now);
-        let r = e.transition(Status::Resolved, Some("action taken"), &agent, at)?;
-        step(&mut e, &mut events, r);
+        let decision = demo_decision(rng, &e)
+            .validate(
+                &e.subjects
+                    .iter()
+                    .map(|s| s.normalized_key.as_str())
+                    .collect::<Vec<_>>(),
+                &agent.name,
+                at,
+            )
+            .map_err(|err| anyhow::anyhow!("demo decision: {err:?}"))?;
+        let (next, more) = e.decide(decision, &agent, at)?;
+        e = next;
+        events.extend(more);
     }
     if stage >= 5 {
         at = later(rng, at, 72, now);
@@ -981,6 +992,69 @@ fn build_escalation(
         step(&mut e, &mut events, r);
     }
     Ok(exported(e, events))
+}
+
+/// Outcomes, policies and root causes from the seeded reference data, with
+/// the outcomes weighted roughly as an escalations team sees them.
+const DEMO_OUTCOMES: &[&str] = &[
+    "removed",
+    "removed",
+    "removed",
+    "restricted",
+    "geo_withheld",
+    "no_violation",
+    "no_violation",
+    "reinstated",
+    "upheld",
+    "information_disclosed",
+    "referred",
+];
+const DEMO_POLICIES: &[&str] = &[
+    "hate_speech",
+    "harassment",
+    "violent_extremism",
+    "adult_nudity",
+];
+const DEMO_ROOT_CAUSES: &[&str] = &[
+    "automation_false_positive",
+    "automation_false_positive",
+    "reviewer_error",
+    "policy_gap",
+    "product_bug",
+    "coordinated_abuse",
+    "partner_error",
+    "user_error",
+    "working_as_intended",
+];
+
+/// A plausible decision for a demo case: one action per subject, withheld
+/// only in the case's own country when the outcome is `geo_withheld`.
+fn demo_decision(rng: &mut StdRng, e: &Escalation) -> ombud_domain::decision::NewDecision {
+    use ombud_domain::decision::{NewDecision, SubjectAction};
+    let outcome = *DEMO_OUTCOMES.choose(rng).expect("non-empty");
+    let countries = if outcome == "geo_withheld" {
+        vec![e.country.clone()]
+    } else {
+        Vec::new()
+    };
+    NewDecision {
+        outcome: outcome.into(),
+        policy: Some((*DEMO_POLICIES.choose(rng).expect("non-empty")).into()),
+        policy_version: Some("2026-10".into()),
+        actions: e
+            .subjects
+            .iter()
+            .map(|s| SubjectAction {
+                subject: s.normalized_key.clone(),
+                action: outcome.into(),
+                countries: countries.clone(),
+            })
+            .collect(),
+        root_cause: Some((*DEMO_ROOT_CAUSES.choose(rng).expect("non-empty")).into()),
+        root_cause_note: String::new(),
+        owning_team: None,
+        upstream_fix: None,
+    }
 }
 
 /// The clocks the demo SLA policies and the regulatory catalogue start for

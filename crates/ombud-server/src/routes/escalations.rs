@@ -631,10 +631,11 @@ pub struct TransitionRequest {
     pub reason: Option<String>,
 }
 
-/// Move an escalation through its lifecycle.
+/// Move an escalation through its lifecycle. Resolving is refused here (422
+/// `decision_required`): `POST …/decision` resolves, recording the decision.
 #[utoipa::path(post, path = "/escalations/{key}/transitions", tag = "escalations", request_body = TransitionRequest,
     params(("key" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = Escalation), (status = 409, body = Problem)))]
+    responses((status = 200, body = Escalation), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn transition_escalation(
     State(state): State<AppState>,
     principal: Principal,
@@ -656,6 +657,16 @@ pub async fn transition_escalation(
             format!("unknown status {:?}; known: {known}", request.to),
         )
     })?;
+    if to == Status::Resolved {
+        return Err(ApiError::field(
+            "decision_required",
+            "to",
+            format!(
+                "resolve with POST /api/v1/escalations/{key}/decision, which records the outcome, \
+                 the policy and the root cause"
+            ),
+        ));
+    }
     let reason = match request.reason.as_deref() {
         Some(r) => Some(ombud_domain::validation::text("reason", r, 1, 2000)?),
         None => None,

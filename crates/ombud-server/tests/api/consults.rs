@@ -19,6 +19,16 @@ async fn transition(app: &TestApp, to: &str) -> reqwest::Response {
     .await
 }
 
+/// Resolves ESC-1 with a decision, the one way to resolve.
+async fn resolve(app: &TestApp) -> reqwest::Response {
+    app.post(
+        "/api/v1/escalations/ESC-1/decision",
+        &app.agent,
+        &json!({"outcome": "information_disclosed", "root_cause": "working_as_intended"}),
+    )
+    .await
+}
+
 async fn a_required_consult_blocks_resolution_until_answered(app: TestApp) {
     app.file(&app.agent, police_case("needs legal")).await;
     let unknown = app
@@ -53,7 +63,13 @@ async fn a_required_consult_blocks_resolution_until_answered(app: TestApp) {
         transition(&app, "investigating").await.status(),
         StatusCode::OK
     );
-    let blocked = transition(&app, "resolved").await;
+    assert_problem(
+        transition(&app, "resolved").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "decision_required",
+    )
+    .await;
+    let blocked = resolve(&app).await;
     let problem = assert_problem(blocked, StatusCode::CONFLICT, "consults_open").await;
     assert!(
         problem["detail"].as_str().unwrap().contains("#1 legal"),
@@ -68,7 +84,7 @@ async fn a_required_consult_blocks_resolution_until_answered(app: TestApp) {
         )
         .await;
     assert_eq!(answered.status(), StatusCode::OK);
-    assert_eq!(transition(&app, "resolved").await.status(), StatusCode::OK);
+    assert_eq!(resolve(&app).await.status(), StatusCode::OK);
     let again = app
         .post(
             "/api/v1/escalations/ESC-1/consults/1/answer",

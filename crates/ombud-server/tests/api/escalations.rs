@@ -248,13 +248,30 @@ async fn transitions_follow_the_lifecycle(app: TestApp) {
         "closed",
         "investigating",
     ] {
-        let response = app
-            .post(
+        // Resolving is the one move that records a decision.
+        let response = if to == "resolved" {
+            let bare = app
+                .post(
+                    "/api/v1/escalations/ESC-1/transitions",
+                    &app.agent,
+                    &json!({"to": to}),
+                )
+                .await;
+            assert_problem(bare, StatusCode::UNPROCESSABLE_ENTITY, "decision_required").await;
+            app.post(
+                "/api/v1/escalations/ESC-1/decision",
+                &app.agent,
+                &json!({"outcome": "removed"}),
+            )
+            .await
+        } else {
+            app.post(
                 "/api/v1/escalations/ESC-1/transitions",
                 &app.agent,
                 &json!({"to": to, "reason": "test"}),
             )
-            .await;
+            .await
+        };
         assert_eq!(response.status(), StatusCode::OK, "to {to}");
     }
     let timeline: Value = app

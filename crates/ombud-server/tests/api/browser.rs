@@ -368,6 +368,7 @@ async fn an_agent_signs_in_claims_and_comments_in_chromium(app: TestApp) {
             "/console/overview",
             "/console/root-causes",
             "/console/root-causes/automation_false_positive",
+            "/console/emerging",
             "/console/preferences",
         ],
     )

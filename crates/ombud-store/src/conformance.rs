@@ -1677,8 +1677,18 @@ async fn claims_stop_at_the_agents_capacity(s: &Stores) {
     );
 }
 
+/// A required consult asked of Legal, without a deadline.
+fn legal_consult() -> ombud_domain::consult::NewConsult {
+    ombud_domain::consult::NewConsult {
+        function: "legal".into(),
+        question: "Is the order valid?".into(),
+        required: true,
+        due_within: None,
+    }
+}
+
 async fn consults_waiting_for_answers_are_listed(s: &Stores) {
-    use ombud_domain::consult::{NewConsult, Verdict};
+    use ombud_domain::consult::Verdict;
     let waiting = EscalationFilter {
         awaiting_consult: true,
         sort: SortField::DueAt,
@@ -1692,13 +1702,9 @@ async fn consults_waiting_for_answers_are_listed(s: &Stores) {
         .create(draft_received(at(0)), &agent(), at(0))
         .await
         .expect("create");
-    let ask = NewConsult {
-        function: "legal".into(),
-        question: "Is the order valid?".into(),
-        required: true,
-        due_within: None,
-    };
-    let (asked, event) = created.request_consult(&ask, &agent(), at(1)).unwrap();
+    let (asked, event) = created
+        .request_consult(&legal_consult(), &agent(), at(1))
+        .unwrap();
     s.escalations
         .save(&asked, created.version, &[event])
         .await
@@ -2079,7 +2085,7 @@ async fn analytics_rows(
 
 async fn analytics_reads_the_views_and_nothing_else(s: &Stores) {
     use crate::analytics::VIEWS;
-    use ombud_domain::consult::{NewConsult, Verdict};
+    use ombud_domain::consult::Verdict;
     use ombud_domain::decision::{FixStatus, NewDecision, SubjectAction, UpstreamFix};
     use serde_json::json;
 
@@ -2099,13 +2105,9 @@ async fn analytics_reads_the_views_and_nothing_else(s: &Stores) {
         .create(draft_received(at(0)), &agent(), at(0))
         .await
         .expect("create");
-    let ask = NewConsult {
-        function: "legal".into(),
-        question: "Is the order valid?".into(),
-        required: true,
-        due_within: None,
-    };
-    let (asked, event) = created.request_consult(&ask, &agent(), at(1)).unwrap();
+    let (asked, event) = created
+        .request_consult(&legal_consult(), &agent(), at(1))
+        .unwrap();
     s.escalations
         .save(&asked, created.version, &[event])
         .await

@@ -187,27 +187,36 @@ pub(crate) async fn run(
     params: &QueryParams,
     name: &str,
 ) -> ApiResult<Response> {
-    check_shape(sql).map_err(|message| ApiError::field("query_failed", "sql", message))?;
     match params.download()? {
-        Some(format) => {
-            let QueryRows { columns, rows } = state
-                .stores
-                .analytics
-                .query(sql, None, DOWNLOAD_TIMEOUT)
-                .await?;
-            let table = Table {
-                name: name.into(),
-                columns,
-                rows: rows.map(|row| row.map_err(|e| e.to_string())).boxed(),
-            };
-            Ok(download(table, format))
-        }
+        Some(format) => download_query(state, sql, format, name).await,
         None => Ok(AxumJson(run_capped(state, sql, params.rows()?).await?).into_response()),
     }
 }
 
+/// Every row of `sql` as a streamed CSV or XLSX file called `name`.
+pub(crate) async fn download_query(
+    state: &AppState,
+    sql: &str,
+    format: Format,
+    name: &str,
+) -> ApiResult<Response> {
+    check_shape(sql).map_err(|message| ApiError::field("query_failed", "sql", message))?;
+    let QueryRows { columns, rows } = state
+        .stores
+        .analytics
+        .query(sql, None, DOWNLOAD_TIMEOUT)
+        .await?;
+    let table = Table {
+        name: name.into(),
+        columns,
+        rows: rows.map(|row| row.map_err(|e| e.to_string())).boxed(),
+    };
+    Ok(download(table, format))
+}
+
 /// The first `limit` rows of `sql`, and whether there were more.
 pub(crate) async fn run_capped(state: &AppState, sql: &str, limit: u64) -> ApiResult<QueryResult> {
+    check_shape(sql).map_err(|message| ApiError::field("query_failed", "sql", message))?;
     let QueryRows { columns, rows } = state
         .stores
         .analytics

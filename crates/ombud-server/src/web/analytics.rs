@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::export::Format;
 use crate::extract::IfMatch;
-use crate::routes::analytics::{QueryParams, check_shape, run, run_capped};
+use crate::routes::analytics::{QueryParams, download_query, run_capped};
 use crate::routes::documents::{Document, decode, list, put_setting};
 
 /// Rows the page shows; the downloads have them all.
@@ -101,24 +101,22 @@ pub(super) async fn page(
     let (result, error) = if sql.trim().is_empty() {
         (None, None)
     } else {
-        match check_shape(&sql) {
-            Err(message) => (None, Some(message)),
-            Ok(()) => match run_capped(&state, &sql, PAGE_ROWS).await {
-                Ok(answer) => (
-                    Some(Shown {
-                        columns: answer.columns,
-                        rows: answer
-                            .rows
-                            .iter()
-                            .map(|row| row.iter().map(text).collect())
-                            .collect(),
-                        truncated: answer.truncated,
-                    }),
-                    None,
-                ),
-                Err(error) if error.code == "query_failed" => (None, Some(error.detail)),
-                Err(error) => return Err(error.into()),
-            },
+        match run_capped(&state, &sql, PAGE_ROWS).await {
+            Ok(answer) => (
+                Some(Shown {
+                    columns: answer.columns,
+                    rows: answer
+                        .rows
+                        .iter()
+                        .map(|row| row.iter().map(text).collect())
+                        .collect(),
+                    truncated: answer.truncated,
+                }),
+                None,
+            ),
+            // The refusal is shown beside the query, which stays as typed.
+            Err(error) if error.code == "query_failed" => (None, Some(error.detail)),
+            Err(error) => return Err(error.into()),
         }
     };
     let query = serde_urlencoded::to_string([("sql", sql.as_str())]).map_err(ApiError::internal)?;
@@ -151,15 +149,8 @@ async fn download(
 ) -> WebResult<Response> {
     require_manager(&user)?;
     let params = QueryParams::parse(raw.as_deref())?;
-    let sql = params.sql.clone().unwrap_or_default();
-    let params = QueryParams {
-        format: Some(match format {
-            Format::Csv => "csv".into(),
-            Format::Xlsx => "xlsx".into(),
-        }),
-        ..params
-    };
-    Ok(run(&state, &sql, &params, "query").await?)
+    let sql = params.sql.unwrap_or_default();
+    Ok(download_query(&state, &sql, format, "query").await?)
 }
 
 pub(super) async fn download_csv(

@@ -15,6 +15,7 @@ pub mod fix;
 pub mod geo;
 pub mod lifecycle;
 pub mod links;
+pub mod metrics;
 pub mod partner;
 pub mod preferences;
 pub mod reference;

@@ -39,6 +39,34 @@ impl Period {
         let mut errors = Collector::default();
         let from = errors.check(bound(from_field, from, false));
         let to = errors.check(bound(to_field, to, true));
+        Period::checked(errors, (from_field, from), (to_field, to))
+    }
+
+    /// As [`Period::parse`] with either bound left out: `to` defaults to
+    /// `now` and `from` to `span` before `to`.
+    pub fn parse_or_recent(
+        (from_field, from): (&str, Option<&str>),
+        (to_field, to): (&str, Option<&str>),
+        now: Timestamp,
+        span: jiff::SignedDuration,
+    ) -> Result<Period, Invalid> {
+        let mut errors = Collector::default();
+        let to = match to {
+            Some(text) => errors.check(bound(to_field, text, true)),
+            None => Some(now),
+        };
+        let from = match from {
+            Some(text) => errors.check(bound(from_field, text, false)),
+            None => to.map(|to| to.checked_sub(span).unwrap_or(Timestamp::MIN)),
+        };
+        Period::checked(errors, (from_field, from), (to_field, to))
+    }
+
+    fn checked(
+        mut errors: Collector,
+        (from_field, from): (&str, Option<Timestamp>),
+        (to_field, to): (&str, Option<Timestamp>),
+    ) -> Result<Period, Invalid> {
         if let (Some(from), Some(to)) = (from, to)
             && from >= to
         {

@@ -3,12 +3,14 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::metrics::Milestones;
 use ombud_domain::sla::pending_alerts;
 use ombud_domain::{
     Actor, Escalation, EscalationDraft, EscalationKey, EventKind, NewEvent, StoredEvent, Visibility,
 };
 use ombud_store::codec::{self, EventColumns, micros};
 use ombud_store::listing::search_terms;
+use ombud_store::metrics::{FactsColumns, MILESTONE_COLUMNS, facts_after, facts_of_export};
 use ombud_store::{
     Assign, Claim, ClaimQuery, Cursor, DueAlert, EscalationFilter, EscalationStore,
     ExportedEscalation, MICROS_PER_DAY, Overview, Page, Scope, SortDirection, SortField,
@@ -18,6 +20,7 @@ use sqlx::postgres::{PgConnection, PgRow, Postgres};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, QueryBuilder, Row};
 
+use crate::metrics::{Columns, write_facts};
 use crate::{Pool, backend, map_err};
 
 #[derive(Debug)]
@@ -375,7 +378,17 @@ async fn save_in(
         insert_event(tx, id, EventRow::new(seq, event)).await?;
         queue_outbox(tx, id, seq, event.kind).await?;
     }
-    Ok(())
+    let milestones = sqlx::query(&format!(
+        "SELECT {MILESTONE_COLUMNS} FROM escalation_facts WHERE escalation_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?
+    .map(|row| Columns(&row).milestones())
+    .transpose()?
+    .unwrap_or_default();
+    write_facts(tx, &[facts_after(next, milestones, events)]).await
 }
 
 #[async_trait]
@@ -395,6 +408,12 @@ impl EscalationStore for PgEscalations {
         insert_state(&mut tx, &escalation).await?;
         insert_event(&mut tx, key, EventRow::new(1, &event)).await?;
         queue_outbox(&mut tx, key, 1, event.kind).await?;
+        let facts = facts_after(
+            &escalation,
+            Milestones::default(),
+            std::slice::from_ref(&event),
+        );
+        write_facts(&mut tx, &[facts]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(escalation)
     }
@@ -794,6 +813,8 @@ impl EscalationStore for PgEscalations {
             }
             highest = highest.max(e.key.0);
         }
+        let facts: Vec<_> = batch.iter().map(facts_of_export).collect();
+        write_facts(&mut tx, &facts).await?;
         if highest > 0 {
             sqlx::query("SELECT setval('escalation_keys', GREATEST((SELECT last_value FROM escalation_keys), $1))")
                 .bind(highest)

@@ -9,6 +9,7 @@ mod directory;
 mod escalations;
 mod idempotency;
 mod maintenance;
+mod metrics;
 mod outbox;
 mod reference;
 mod settings;
@@ -28,6 +29,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// nodes starting together do not race) and seeds the reference data of an
 /// empty database. Analysts' SQL logs in as `analytics::ANALYST_ROLE`, on
 /// `analyst_url` when given, else on `url` with that user and no password.
+/// Metrics facts built by an older binary are rebuilt before it returns
+/// (`ombud_store::metrics::rebuild_facts`).
 pub async fn open(url: &str, analyst_url: Option<&str>) -> StoreResult<Stores> {
     let options: PgConnectOptions = url
         .parse::<PgConnectOptions>()
@@ -42,7 +45,7 @@ pub async fn open(url: &str, analyst_url: Option<&str>) -> StoreResult<Stores> {
         .map_err(StoreError::backend)?;
     MIGRATOR.run(&pool).await.map_err(StoreError::backend)?;
     reference::seed_defaults(&pool).await?;
-    Ok(Stores {
+    let stores = Stores {
         escalations: Arc::new(escalations::PgEscalations(pool.clone())),
         directory: Arc::new(directory::PgDirectory(pool.clone())),
         reference: Arc::new(reference::PgReference(pool.clone())),
@@ -50,9 +53,12 @@ pub async fn open(url: &str, analyst_url: Option<&str>) -> StoreResult<Stores> {
         outbox: Arc::new(outbox::PgOutbox(pool.clone())),
         idempotency: Arc::new(idempotency::PgIdempotency(pool.clone())),
         blobs: Arc::new(blobs::PgBlobs(pool.clone())),
-        maintenance: Arc::new(maintenance::PgMaintenance(pool)),
+        maintenance: Arc::new(maintenance::PgMaintenance(pool.clone())),
+        metrics: Arc::new(metrics::PgMetrics(pool)),
         analytics: Arc::new(analytics::PgAnalytics(analytics)),
-    })
+    };
+    ombud_store::metrics::rebuild_facts(&stores).await?;
+    Ok(stores)
 }
 
 /// Maps sqlx errors to the contract's, naming what a constraint protects.

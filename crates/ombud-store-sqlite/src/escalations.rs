@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::metrics::Milestones;
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
 use ombud_store::codec::{
     self, EventColumns, decode_state, encode_state, from_micros, main_search_text, micros,
@@ -14,6 +15,9 @@ use ombud_store::{
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection, SqliteExecutor};
 
+use ombud_store::metrics::{FactsColumns, MILESTONE_COLUMNS, facts_after, facts_of_export};
+
+use crate::metrics::Columns;
 use crate::rows::Rows;
 use crate::{Db, backend, conflict, listing};
 
@@ -144,6 +148,18 @@ async fn save(
             .fetch_one(&mut *conn)
             .await
             .map_err(backend)?;
+    let milestones = sqlx::query(&format!(
+        "SELECT {MILESTONE_COLUMNS} FROM escalation_facts WHERE escalation_id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?
+    .map(|row| Columns(&row).milestones())
+    .transpose()?
+    .unwrap_or_default();
+    let facts = facts_after(next, milestones, &events);
+    rows.facts(&facts);
     let events: Vec<StoredEvent> = (last + 1..)
         .zip(events)
         .map(|(seq, event)| numbered(next.key, seq, event))
@@ -212,9 +228,11 @@ impl EscalationStore for SqliteEscalations {
                     .map_err(backend)?;
                     let key = EscalationKey(key);
                     let (escalation, event) = draft.into_escalation(key, &actor, at);
+                    let facts = facts_after(&escalation, Milestones::default(), std::slice::from_ref(&event));
                     let event = numbered(key, 1, event);
                     let mut rows = Rows::default();
                     rows.escalation(&escalation);
+                    rows.facts(&facts);
                     rows.event(key, &event);
                     rows.outbox(key, &event);
                     rows.insert(conn).await?;
@@ -494,7 +512,11 @@ impl EscalationStore for SqliteEscalations {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
+                    let facts: Vec<_> = batch.iter().map(facts_of_export).collect();
                     let mut rows = Rows::default();
+                    for facts in &facts {
+                        rows.facts(facts);
+                    }
                     for exported in &batch {
                         rows.escalation(&exported.escalation);
                         for event in &exported.events {

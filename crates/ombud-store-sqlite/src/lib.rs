@@ -8,6 +8,7 @@ mod escalations;
 mod idempotency;
 mod listing;
 mod maintenance;
+mod metrics;
 mod outbox;
 mod reference;
 mod rows;
@@ -44,6 +45,8 @@ pub(crate) struct Db {
 
 /// Opens (creating if needed) the database in `data_dir`, applies the
 /// migrations and seeds the reference data of an empty database.
+/// Metrics facts built by an older binary are rebuilt before it returns
+/// (`ombud_store::metrics::rebuild_facts`).
 pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
     std::fs::create_dir_all(data_dir).map_err(StoreError::backend)?;
     let path = database_path(data_dir);
@@ -86,7 +89,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         path,
     };
     reference::seed_defaults(&db).await?;
-    Ok(Stores {
+    let stores = Stores {
         escalations: Arc::new(escalations::SqliteEscalations(db.clone())),
         directory: Arc::new(directory::SqliteDirectory(db.clone())),
         reference: Arc::new(reference::SqliteReference(db.clone())),
@@ -94,11 +97,14 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         outbox: Arc::new(outbox::SqliteOutbox(db.clone())),
         idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
         blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
-        maintenance: Arc::new(maintenance::SqliteMaintenance(db)),
+        maintenance: Arc::new(maintenance::SqliteMaintenance(db.clone())),
+        metrics: Arc::new(metrics::SqliteMetrics(db)),
         analytics: Arc::new(analytics::SqliteAnalytics {
             path: database_path(data_dir),
         }),
-    })
+    };
+    ombud_store::metrics::rebuild_facts(&stores).await?;
+    Ok(stores)
 }
 
 /// A constraint a write broke.

@@ -6,7 +6,11 @@
 
 use ombud_domain::sla::pending_alerts;
 use ombud_domain::{Escalation, EscalationKey, StoredEvent, Visibility};
+use std::sync::LazyLock;
+
+use ombud_domain::metrics::{ConsultFacts, EscalationFacts};
 use ombud_store::codec::{encode_state, main_search_text, micros};
+use ombud_store::metrics::{CONSULT_FACTS_COLUMNS, ConsultFactsRow, FACTS_COLUMNS, FactsRow};
 use ombud_store::{StoreError, StoreResult};
 use serde::Serialize;
 use sqlx::SqliteConnection;
@@ -108,6 +112,21 @@ const INSERT_EVENTS: &str = "INSERT INTO events (escalation_id, seq, kind, visib
      SELECT value ->> 'escalation_id', value ->> 'seq', value ->> 'kind', value ->> 'visibility', value ->> 'actor_id', \
      value ->> 'actor_name', value ->> 'actor_role', value ->> 'at', value ->> 'data' FROM json_each(?)";
 
+/// Facts replace the escalation's earlier ones.
+static REPLACE_FACTS: LazyLock<String> =
+    LazyLock::new(|| replace_from_json("escalation_facts", FACTS_COLUMNS));
+static REPLACE_CONSULT_FACTS: LazyLock<String> =
+    LazyLock::new(|| replace_from_json("consult_facts", CONSULT_FACTS_COLUMNS));
+
+fn replace_from_json(table: &str, columns: &[&str]) -> String {
+    let values: Vec<String> = columns.iter().map(|c| format!("value ->> '{c}'")).collect();
+    format!(
+        "INSERT OR REPLACE INTO {table} ({}) SELECT {} FROM json_each(?)",
+        columns.join(", "),
+        values.join(", ")
+    )
+}
+
 /// The rows one write command inserts.
 #[derive(Default)]
 pub(crate) struct Rows<'a> {
@@ -118,6 +137,8 @@ pub(crate) struct Rows<'a> {
     alerts: Vec<AlertRow>,
     events: Vec<EventRow<'a>>,
     outbox: Vec<OutboxRow>,
+    facts: Vec<FactsRow<'a>>,
+    consult_facts: Vec<ConsultFactsRow<'a>>,
 }
 
 impl<'a> Rows<'a> {
@@ -145,6 +166,13 @@ impl<'a> Rows<'a> {
         self.subjects(e);
         self.main_doc(e, &main_search_text(e));
         self.alerts(e);
+    }
+
+    /// An escalation's metrics facts, replacing the stored ones.
+    pub(crate) fn facts(&mut self, (facts, consults): &'a (EscalationFacts, Vec<ConsultFacts>)) {
+        self.facts.push(FactsRow::of(facts));
+        self.consult_facts
+            .extend(consults.iter().map(ConsultFactsRow::of));
     }
 
     /// The alerts its running clocks will raise.
@@ -234,7 +262,9 @@ impl<'a> Rows<'a> {
         insert(conn, INSERT_DOCS, &self.docs).await?;
         insert(conn, INSERT_ALERTS, &self.alerts).await?;
         insert(conn, INSERT_EVENTS, &self.events).await?;
-        insert(conn, INSERT_OUTBOX, &self.outbox).await
+        insert(conn, INSERT_OUTBOX, &self.outbox).await?;
+        insert(conn, &REPLACE_FACTS, &self.facts).await?;
+        insert(conn, &REPLACE_CONSULT_FACTS, &self.consult_facts).await
     }
 }
 

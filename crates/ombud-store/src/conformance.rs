@@ -57,6 +57,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     escalations_are_found_by_shared_subjects(primary).await;
     the_overview_counts_what_the_lists_show(primary).await;
     analytics_reads_the_views_and_nothing_else(primary).await;
+    metrics_facts_follow_every_write(primary, secondary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -2320,4 +2321,195 @@ async fn analytics_reads_the_views_and_nothing_else(s: &Stores) {
         other => panic!("a runaway query must stop: {other:?}"),
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// The facts of every escalation that arrived in `[from, to)`, by key.
+async fn facts_between(
+    s: &Stores,
+    filter: &crate::FactsFilter,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<ombud_domain::metrics::EscalationFacts> {
+    let mut facts = s.metrics.arrived(filter, from, to).await.expect("facts");
+    facts.sort_by_key(|f| f.key);
+    facts
+}
+
+async fn metrics_facts_follow_every_write(s: &Stores, imported: &Stores) {
+    use crate::FactsFilter;
+    use ombud_domain::consult::Verdict;
+    // A day of its own, after everything else here arrived.
+    let day = t0() + SignedDuration::from_hours(24 * 400);
+    let later = |minutes: i64| day + SignedDuration::from_mins(minutes);
+    let everything = FactsFilter::default();
+    let created = s
+        .escalations
+        .create(draft_received(day), &agent(), later(0))
+        .await
+        .expect("create");
+    let facts = facts_between(s, &everything, day, later(60)).await;
+    assert_eq!(facts.len(), 1);
+    let first = &facts[0];
+    assert_eq!(first.key, created.key.0);
+    assert_eq!(first.arrived_at, day);
+    assert_eq!(first.country, created.country.as_str());
+    assert_eq!(first.escalation_type, created.escalation_type);
+    assert!(first.open);
+    assert_eq!(first.milestones, Default::default());
+
+    // Acknowledged, consulted, resolved, reopened: each save moves them.
+    let (triaged, event) = created
+        .transition(Status::Triaged, None, &agent(), later(5))
+        .expect("triage");
+    s.escalations
+        .save(&triaged, created.version, &[event])
+        .await
+        .expect("save");
+    let (asked, event) = triaged
+        .request_consult(&legal_consult(), &agent(), later(10))
+        .expect("consult");
+    s.escalations
+        .save(&asked, triaged.version, &[event])
+        .await
+        .expect("save");
+    let consults = s
+        .metrics
+        .consults(&everything, day, later(60))
+        .await
+        .expect("consults");
+    assert_eq!(consults.len(), 1);
+    assert_eq!(
+        (consults[0].function.as_str(), consults[0].answered_at),
+        ("legal", None)
+    );
+    let (answered, event) = asked
+        .answer_consult(1, Verdict::Approve, "", &agent(), later(20))
+        .expect("answer");
+    s.escalations
+        .save(&answered, asked.version, &[event])
+        .await
+        .expect("save");
+    let (resolved, event) = answered
+        .transition(Status::Resolved, None, &agent(), later(30))
+        .expect("resolve");
+    s.escalations
+        .save(&resolved, answered.version, &[event])
+        .await
+        .expect("save");
+    assert!(
+        !s.metrics
+            .open(&everything)
+            .await
+            .expect("open")
+            .iter()
+            .any(|f| f.key == created.key.0),
+        "a resolved escalation is not open"
+    );
+    let (reopened, event) = resolved
+        .transition(
+            Status::Investigating,
+            Some("new evidence"),
+            &agent(),
+            later(40),
+        )
+        .expect("reopen");
+    s.escalations
+        .save(&reopened, resolved.version, &[event])
+        .await
+        .expect("save");
+    let facts = facts_between(s, &everything, day, later(60)).await;
+    let milestones = &facts[0].milestones;
+    assert_eq!(milestones.acknowledged_at, Some(later(5)));
+    assert_eq!(milestones.resolved_at, Some(later(30)));
+    assert_eq!(milestones.reopens, 1);
+    assert!(facts[0].open);
+    assert!(
+        s.metrics
+            .open(&everything)
+            .await
+            .expect("open")
+            .iter()
+            .any(|f| f.key == created.key.0)
+    );
+    let consults = s
+        .metrics
+        .consults(&everything, day, later(60))
+        .await
+        .expect("consults");
+    assert_eq!(consults[0].answered_at, Some(later(20)));
+
+    // Filters keep by each dimension's value; an empty list keeps none.
+    let by_country = |countries: Vec<&str>| FactsFilter {
+        countries: Some(countries.into_iter().map(String::from).collect()),
+        ..Default::default()
+    };
+    assert_eq!(
+        facts_between(
+            s,
+            &by_country(vec![created.country.as_str(), "DE"]),
+            day,
+            later(60)
+        )
+        .await
+        .len(),
+        1
+    );
+    assert!(
+        facts_between(s, &by_country(vec!["DE"]), day, later(60))
+            .await
+            .is_empty()
+    );
+    assert!(
+        facts_between(s, &by_country(vec![]), day, later(60))
+            .await
+            .is_empty()
+    );
+    assert!(
+        s.metrics
+            .consults(&by_country(vec!["DE"]), day, later(60))
+            .await
+            .expect("consults")
+            .is_empty()
+    );
+    assert!(
+        facts_between(s, &everything, later(1), later(60))
+            .await
+            .is_empty()
+    );
+
+    // A rebuild from state and timeline finds what the writes kept.
+    let all = facts_between(s, &everything, Timestamp::MIN, Timestamp::MAX).await;
+    s.metrics.replace_facts(&[], Some(0)).await.expect("reset");
+    assert_eq!(s.metrics.facts_version().await.expect("version"), 0);
+    let rebuilt = crate::metrics::rebuild_facts(s).await.expect("rebuild");
+    assert_eq!(rebuilt as usize, all.len());
+    assert_eq!(
+        s.metrics.facts_version().await.expect("version"),
+        ombud_domain::metrics::FACTS_VERSION
+    );
+    assert_eq!(
+        facts_between(s, &everything, Timestamp::MIN, Timestamp::MAX).await,
+        all
+    );
+    assert_eq!(
+        crate::metrics::rebuild_facts(s).await.expect("no rebuild"),
+        0
+    );
+
+    // Imported escalations arrive with their facts.
+    let imported_facts = facts_between(imported, &everything, Timestamp::MIN, Timestamp::MAX).await;
+    let mut after = None;
+    let mut count = 0;
+    while let batch = imported
+        .escalations
+        .export_batch(after, 100)
+        .await
+        .expect("export")
+        && let Some(last) = batch.last()
+    {
+        after = Some(last.escalation.key);
+        count += batch.len();
+    }
+    assert!(count > 0);
+    assert_eq!(imported_facts.len(), count);
 }

@@ -13,6 +13,7 @@ mod escalations;
 mod idempotency;
 pub mod listing;
 mod maintenance;
+pub mod metrics;
 mod outbox;
 mod overview;
 mod reference;
@@ -30,6 +31,7 @@ pub use escalations::{Assign, Claim, ClaimQuery, DueAlert, EscalationStore, Expo
 pub use idempotency::{IdempotencyBegin, IdempotencyStore, SavedResponse};
 pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortField};
 pub use maintenance::Maintenance;
+pub use metrics::{FactsFilter, MetricsStore};
 pub use outbox::{
     Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
 };
@@ -50,6 +52,7 @@ pub struct Stores {
     pub blobs: Arc<dyn BlobStore>,
     pub maintenance: Arc<dyn Maintenance>,
     pub analytics: Arc<dyn AnalyticsStore>,
+    pub metrics: Arc<dyn MetricsStore>,
 }
 
 impl std::fmt::Debug for Stores {

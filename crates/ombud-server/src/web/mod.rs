@@ -7,6 +7,7 @@
 
 mod admin;
 mod analytics;
+mod chart;
 mod console;
 mod emerging;
 mod overview;

@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use ombud_domain::{Priority, Status};
 use ombud_store::Overview;
 
+use super::chart::BarChart;
 use super::session::WebUser;
 use super::{WebResult, render};
 use crate::AppState;
@@ -20,112 +21,6 @@ use crate::error::ApiError;
 
 /// Days of intake the overview shows, today included.
 const INTAKE_DAYS: i64 = 30;
-
-/// A bar of a chart, in the chart's own units.
-struct Bar {
-    x: i64,
-    y: i64,
-    width: i64,
-    height: i64,
-    label: String,
-    value: u64,
-}
-
-/// A label drawn on a chart.
-struct Label {
-    x: i64,
-    y: i64,
-    class: &'static str,
-    text: String,
-}
-
-/// An SVG bar chart, laid out here so that the template only draws it.
-struct BarChart {
-    title: String,
-    width: i64,
-    height: i64,
-    bars: Vec<Bar>,
-    labels: Vec<Label>,
-}
-
-impl BarChart {
-    /// One horizontal bar per `(label, value)`, longest for the largest.
-    fn horizontal(title: &str, rows: &[(String, u64)]) -> BarChart {
-        const LABEL: i64 = 150;
-        const ROW: i64 = 28;
-        const WIDTH: i64 = 600;
-        let most = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-        let mut chart = BarChart {
-            title: title.into(),
-            width: WIDTH,
-            height: ROW * rows.len().max(1) as i64,
-            bars: Vec::new(),
-            labels: Vec::new(),
-        };
-        for (n, (label, value)) in rows.iter().enumerate() {
-            let y = n as i64 * ROW;
-            let width = (WIDTH - LABEL - 60) * *value as i64 / most as i64;
-            chart.labels.push(Label {
-                x: 0,
-                y: y + 18,
-                class: "axis",
-                text: label.clone(),
-            });
-            chart.bars.push(Bar {
-                x: LABEL,
-                y: y + 4,
-                width,
-                height: ROW - 8,
-                label: label.clone(),
-                value: *value,
-            });
-            chart.labels.push(Label {
-                x: LABEL + width + 6,
-                y: y + 18,
-                class: "value",
-                text: value.to_string(),
-            });
-        }
-        chart
-    }
-
-    /// One vertical bar per `(label, value)`, left to right; every seventh
-    /// label is written under the axis.
-    fn vertical(title: &str, columns: &[(String, u64)]) -> BarChart {
-        const HEIGHT: i64 = 180;
-        const AXIS: i64 = 20;
-        const COLUMN: i64 = 20;
-        let most = columns.iter().map(|c| c.1).max().unwrap_or(0).max(1);
-        let mut chart = BarChart {
-            title: title.into(),
-            width: COLUMN * columns.len().max(1) as i64,
-            height: HEIGHT + AXIS,
-            bars: Vec::new(),
-            labels: Vec::new(),
-        };
-        for (n, (label, value)) in columns.iter().enumerate() {
-            let x = n as i64 * COLUMN;
-            let height = (HEIGHT - 10) * *value as i64 / most as i64;
-            chart.bars.push(Bar {
-                x: x + 2,
-                y: HEIGHT - height,
-                width: COLUMN - 4,
-                height,
-                label: label.clone(),
-                value: *value,
-            });
-            if n % 7 == 0 {
-                chart.labels.push(Label {
-                    x,
-                    y: HEIGHT + AXIS - 4,
-                    class: "axis",
-                    text: label.clone(),
-                });
-            }
-        }
-        chart
-    }
-}
 
 /// One row of the backlog table.
 struct BacklogRow {
@@ -195,9 +90,9 @@ pub(super) async fn overview(State(state): State<AppState>, user: WebUser) -> We
             }
         })
         .collect();
-    let by_status: Vec<(String, u64)> = backlog
+    let by_status: Vec<(String, f64)> = backlog
         .iter()
-        .map(|row| (row.status.replace('_', " "), row.total))
+        .map(|row| (row.status.replace('_', " "), row.total as f64))
         .collect();
     let mut per_day: BTreeMap<Date, u64> = BTreeMap::new();
     let mut per_type: BTreeMap<String, u64> = BTreeMap::new();
@@ -206,13 +101,13 @@ pub(super) async fn overview(State(state): State<AppState>, user: WebUser) -> We
         *per_type.entry(kind.clone()).or_default() += n;
     }
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let days: Vec<(String, u64)> = first
+    let days: Vec<(String, f64)> = first
         .series(1.day())
         .take_while(|day| *day <= today)
         .map(|day| {
             (
                 day.strftime("%m-%d").to_string(),
-                per_day.get(&day).copied().unwrap_or(0),
+                per_day.get(&day).copied().unwrap_or(0) as f64,
             )
         })
         .collect();

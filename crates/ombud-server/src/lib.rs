@@ -101,7 +101,7 @@ impl AppState {
     components(schemas(error::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
-    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "root causes"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "analytics"), (name = "emerging"), (name = "transparency"), (name = "system"))
+    tags((name = "escalations"), (name = "partners"), (name = "reference"), (name = "deadlines"), (name = "routing"), (name = "assignment"), (name = "consults"), (name = "root causes"), (name = "links"), (name = "messages"), (name = "webhooks"), (name = "analytics"), (name = "metrics"), (name = "emerging"), (name = "transparency"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -217,6 +217,8 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(routes::transparency::export_statements))
         .routes(routes!(routes::transparency::get_report))
+        .routes(routes!(routes::metrics::dashboard))
+        .routes(routes!(routes::metrics::one_metric))
         .routes(routes!(routes::emerging::list_clusters))
         .routes(routes!(routes::emerging::link_cluster))
         .merge(uploads)

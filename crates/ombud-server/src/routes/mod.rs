@@ -12,6 +12,7 @@ pub mod fixes;
 pub mod inbound;
 pub mod links;
 pub mod messages;
+pub mod metrics;
 pub mod partners;
 pub mod reference;
 pub mod root_causes;

@@ -67,9 +67,9 @@ impl ReportSchedule {
     /// Checks every field, naming each fault, and normalises the
     /// subscribers' addresses (trimmed, lower-case). Whether each one is an
     /// active admin or manager is for the directory to say.
-    pub fn validate(&mut self) -> Result<Slots, Invalid> {
+    pub fn validate(&mut self) -> Result<(), Invalid> {
         let mut errors = Collector::default();
-        let slots = errors.check(self.slots());
+        errors.check(self.slots());
         if self.subscribers.is_empty() {
             errors.push("subscribers", "name at least one subscriber");
         } else if self.subscribers.len() > MAX_SUBSCRIBERS {
@@ -92,8 +92,7 @@ impl ReportSchedule {
                 *address = normal;
             }
         }
-        errors.finish()?;
-        Ok(slots.expect("checked"))
+        errors.finish()
     }
 
     /// The slots of this schedule: when its time, weekday and time zone

@@ -193,12 +193,12 @@ async fn send(
         .strftime("%Y-%m-%d %H:%M %Z");
     let (message, attachment, outcome) = match file {
         Ok((attachment, rows)) => {
-            let description = saved
-                .as_ref()
-                .map(|q| q.description.as_str())
-                .unwrap_or_default();
+            let about = match saved.as_ref().map(|q| q.description.as_str()) {
+                Ok("") | Err(_) => String::new(),
+                Ok(description) => format!("{description}\n"),
+            };
             let body = format!(
-                "{name}\n{description}\n\n\
+                "{name}\n{about}\n\
                  The attached file holds the {rows} row{s} the saved query \"{code}\" \
                  returned at {ran_at}.\n\n\
                  This report goes out {when}. To change or stop it, open the saved query \

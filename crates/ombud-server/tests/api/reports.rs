@@ -329,7 +329,12 @@ async fn a_due_daily_report_arrives_with_the_query_rows_in_xlsx(app: TestApp) {
     let mail = &sent[0];
     assert_eq!(mail.subject, "Titles: report of 2026-11-25");
     assert_eq!(mail.to, ["lead@example.com"]);
-    assert!(mail.text.contains("3 rows"), "{}", mail.text);
+    assert!(
+        mail.text
+            .starts_with("Titles\nEvery title\n\nThe attached file holds the 3 rows"),
+        "{}",
+        mail.text
+    );
     assert!(mail.text.contains("every day at 11:00 (Europe/Berlin)"));
     let (name, bytes) = mail.file.as_ref().expect("an attachment");
     assert_eq!(name, "titles-2026-11-25.xlsx");

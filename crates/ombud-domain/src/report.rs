@@ -1,5 +1,7 @@
 //! What analysts keep: saved queries over the analytics views, shared by
-//! the team under a code.
+//! the team under a code, and the schedules that email them.
+
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
 //! Downloads of any table — a work list, a query, a metric — as CSV or
-//! XLSX, streamed with no row cap. Rows arrive as a stream of JSON cells;
+//! XLSX, streamed with no row cap; and the same XLSX file in memory, for a
+//! scheduled report's attachment. Rows arrive as a stream of JSON cells;
 //! once the headers are sent, a failure can only cut the file short, so a
 //! reader that errs ends the body with an error the client sees as a broken
 //! download rather than a silently short file.
@@ -34,7 +35,7 @@ impl Format {
         }
     }
 
-    fn content_type(self) -> &'static str {
+    pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -209,19 +210,23 @@ fn write_cell(
     Ok(())
 }
 
-/// Writes the rows into a constant-memory workbook (each sheet spills to a
-/// temporary file), starting a new sheet at Excel's row limit, then streams
-/// the finished file.
+/// Writes every row of `table` into a constant-memory workbook (each sheet
+/// spills to a temporary file), starting a new sheet at Excel's row limit,
+/// then writes the finished file to `out`; returns how many rows it holds.
+/// Blocking: it pulls the rows from their async stream through `runtime`.
 fn write_xlsx(
-    mut rows: BoxStream<'static, Row>,
-    columns: Vec<String>,
-    out: mpsc::Sender<std::io::Result<Bytes>>,
+    table: Table,
+    out: impl Write + Send,
     runtime: tokio::runtime::Handle,
-) -> Result<(), String> {
+) -> Result<u64, String> {
+    let Table {
+        columns, mut rows, ..
+    } = table;
     let mut workbook = Workbook::new();
     let bold = CellFormat::new().set_bold();
     let mut sheets = 1usize;
     let mut sheet_row = 1u32;
+    let mut written = 0u64;
     let mut current = sheet(&mut workbook, &columns, &bold).map_err(|e| e.to_string())?;
     while let Some(row) = runtime.block_on(rows.next()) {
         let cells = row?;
@@ -240,11 +245,11 @@ fn write_xlsx(
             .map_err(|e| e.to_string())?;
         }
         sheet_row += 1;
+        written += 1;
     }
-    tracing::debug!(sheets, "xlsx export written");
-    workbook
-        .save_to_writer(ChannelWriter(out))
-        .map_err(|e| e.to_string())
+    tracing::debug!(sheets, rows = written, "xlsx export written");
+    workbook.save_to_writer(out).map_err(|e| e.to_string())?;
+    Ok(written)
 }
 
 fn xlsx_body(table: Table) -> impl Stream<Item = std::io::Result<Bytes>> {
@@ -252,11 +257,25 @@ fn xlsx_body(table: Table) -> impl Stream<Item = std::io::Result<Bytes>> {
     let runtime = tokio::runtime::Handle::current();
     let errors = sender.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(error) = write_xlsx(table.rows, table.columns, sender, runtime) {
+        if let Err(error) = write_xlsx(table, ChannelWriter(sender), runtime) {
             let _ = errors.blocking_send(Err(std::io::Error::other(error)));
         }
     });
     futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+/// Every row of `table` as an XLSX file in memory, and how many rows it
+/// holds: the same file a download streams, for an email attachment. An
+/// error is the reader's or the writer's, and no file is made.
+pub async fn xlsx_file(table: Table) -> Result<(Vec<u8>, u64), String> {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut file = Vec::new();
+        let rows = write_xlsx(table, &mut file, runtime)?;
+        Ok((file, rows))
+    })
+    .await
+    .map_err(|e| format!("the XLSX writer stopped: {e}"))?
 }
 
 #[cfg(test)]

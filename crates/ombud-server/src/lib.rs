@@ -10,6 +10,7 @@ pub mod extract;
 pub mod mail;
 mod metrics;
 mod middleware;
+pub mod reports;
 pub mod routes;
 mod web;
 pub mod webhooks;
@@ -56,7 +57,7 @@ pub struct ServerConfig {
     /// Where outbound email goes; `None`: Ombud sends none.
     pub mail: Option<mail::MailConfig>,
     /// Whether `serve` runs the background workers (clock alerts, webhooks,
-    /// idempotency-key purge). Tests that drive them by hand turn them off.
+    /// scheduled reports, idempotency-key purge). Tests that drive them by hand turn them off.
     pub background_workers: bool,
 }
 
@@ -212,6 +213,11 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(analytics::run_saved_query))
         .routes(routes!(
+            routes::schedules::get_schedule,
+            routes::schedules::put_schedule,
+            routes::schedules::delete_schedule
+        ))
+        .routes(routes!(
             routes::transparency::get_profile,
             routes::transparency::put_profile
         ))
@@ -282,7 +288,7 @@ pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60)
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
 /// in-flight requests. Meanwhile, raises clock alerts as they fall due,
-/// delivers webhooks, and once an hour forgets idempotency keys older than
+/// delivers webhooks, emails scheduled reports, and once an hour forgets idempotency keys older than
 /// [`IDEMPOTENCY_KEY_LIFETIME`] and expired console sessions.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -294,6 +300,7 @@ pub async fn serve(
             tokio::spawn(purge_expired(state.clone())),
             tokio::spawn(alerts::run(state.clone())),
             tokio::spawn(webhooks::run(state.clone())),
+            tokio::spawn(reports::run(state.clone())),
         ]
     } else {
         Vec::new()

@@ -1,9 +1,10 @@
 //! Outbound email: hands messages to an SMTP relay (the local MTA, or a
-//! mail service over STARTTLS or TLS with credentials), and the automatic
+//! mail service over STARTTLS or TLS with credentials), with a file
+//! attached when there is one (scheduled reports), and the automatic
 //! acknowledgement on intake.
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use ombud_domain::routing::Notification;
 use ombud_domain::template::{Message, Template};
@@ -71,9 +72,13 @@ impl MailConfig {
     /// A Message-ID that carries the escalation key, so replies thread back
     /// even when the subject was changed.
     pub fn message_id(&self, escalation: &Escalation) -> String {
+        self.new_message_id(&escalation.key.to_string().to_lowercase())
+    }
+
+    /// A fresh Message-ID whose left part starts with `tag`.
+    pub fn new_message_id(&self, tag: &str) -> String {
         format!(
-            "<{}.{}@{}>",
-            escalation.key.to_string().to_lowercase(),
+            "<{tag}.{}@{}>",
             uuid::Uuid::new_v4().simple(),
             self.domain()
         )
@@ -81,17 +86,41 @@ impl MailConfig {
 
     /// Sends one plain-text message.
     pub async fn send(&self, message: &Message) -> Result<(), String> {
+        self.send_with(message, None).await
+    }
+
+    /// Sends one plain-text message, with a file attached when given
+    /// (`multipart/mixed`: the text, then the file, base64-encoded).
+    pub async fn send_with(
+        &self,
+        message: &Message,
+        attachment: Option<Attachment>,
+    ) -> Result<(), String> {
         let mut builder = lettre::Message::builder()
             .from(self.from.parse().map_err(|e| format!("from: {e}"))?)
             .subject(&message.subject)
-            .message_id(Some(message.message_id.clone()))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(message.message_id.clone()));
         for to in &message.to {
             builder = builder.to(to.parse().map_err(|e| format!("to {to:?}: {e}"))?);
         }
-        let email = builder
-            .body(message.body.clone())
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+        let email = match attachment {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(message.body.clone()),
+            Some(file) => {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| format!("attachment type {:?}: {e}", file.content_type))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(message.body.clone()))
+                        .singlepart(
+                            lettre::message::Attachment::new(file.filename)
+                                .body(file.bytes, content_type),
+                        ),
+                )
+            }
+        }
+        .map_err(|e| format!("cannot build the message: {e}"))?;
         AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.relay_url)
             .map_err(|e| format!("smtp url: {e}"))?
             .timeout(Some(SEND_TIMEOUT))
@@ -100,6 +129,25 @@ impl MailConfig {
             .await
             .map_err(|e| format!("the relay refused or failed: {e}"))?;
         Ok(())
+    }
+}
+
+/// A file sent with a message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the recipient sees, such as `weekly-intake-2026-11-30.xlsx`.
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     idempotency_keys_replay_and_refuse(primary).await;
     blobs_round_trip(primary).await;
     settings_are_versioned_documents(primary).await;
+    racing_settings_writes_have_one_winner(primary).await;
     export_and_import_round_trip(primary, secondary).await;
     maintenance_answers(primary).await;
     clock_alerts_are_claimed_once_and_follow_the_clocks(primary).await;
@@ -1248,6 +1249,64 @@ async fn settings_are_versioned_documents(s: &Stores) {
         s.settings.delete(SettingKind::Calendar, "berlin").await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Scheduled reports are claimed by replacing the version a node read
+/// (`Expect::Absent` for the first send): among writers racing from the
+/// same version, exactly one wins and every other is told it lost.
+async fn racing_settings_writes_have_one_winner(s: &Stores) {
+    use crate::{Expect, SettingKind};
+    let kind = SettingKind::ReportRun;
+    let race = |expect: Expect, minute: i64| {
+        futures::future::join_all((0..8).map(move |node| {
+            let body = serde_json::json!({"node": node, "minute": minute});
+            async move {
+                (
+                    body.clone(),
+                    s.settings
+                        .put(kind, "weekly", &body, expect, at(minute))
+                        .await,
+                )
+            }
+        }))
+    };
+    let created = race(Expect::Absent, 1).await;
+    let mut winner = None;
+    for (body, result) in created {
+        match result {
+            Ok(stored) => {
+                assert!(winner.is_none(), "two creates won");
+                assert_eq!((stored.version, &stored.body), (1, &body));
+                winner = Some(body);
+            }
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("a losing create must be a Conflict, not {other:?}"),
+        }
+    }
+    assert!(winner.is_some(), "one create won");
+    for version in 1..=3 {
+        let mut winner = None;
+        for (body, result) in race(Expect::Version(version), version + 1).await {
+            match result {
+                Ok(stored) => {
+                    assert!(winner.is_none(), "two writers won from version {version}");
+                    assert_eq!(stored.version, version + 1);
+                    winner = Some(body);
+                }
+                Err(StoreError::VersionConflict { expected, current }) => {
+                    assert_eq!((expected, current), (version, version + 1));
+                }
+                Err(other) => panic!("a losing write must be a VersionConflict, not {other:?}"),
+            }
+        }
+        let stored = s.settings.get(kind, "weekly").await.expect("get");
+        assert_eq!(
+            Some(stored.body),
+            winner,
+            "the winner's write is what is stored"
+        );
+    }
+    s.settings.delete(kind, "weekly").await.expect("delete");
 }
 
 async fn blobs_round_trip(s: &Stores) {

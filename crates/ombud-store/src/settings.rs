@@ -31,6 +31,14 @@ pub enum SettingKind {
     Preferences,
     /// `ombud_domain::report::SavedQuery`, by query code.
     SavedQuery,
+    /// `ombud_domain::report::schedule::ReportSchedule`: when a saved query
+    /// is emailed, and to whom, by the saved query's code.
+    ReportSchedule,
+    /// `ombud_domain::report::schedule::ReportRun`: a scheduled report's
+    /// last send, by the saved query's code. Workers claim a send by
+    /// replacing the version they read (`Expect::Version`, or
+    /// `Expect::Absent` for the first), so one node sends each slot.
+    ReportRun,
     /// `ombud_domain::fix::Fix`, by the code derived from its link.
     Fix,
     /// `ombud_domain::sor::SorProfile`, the one statement-of-reasons
@@ -39,7 +47,7 @@ pub enum SettingKind {
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 12] = [
+    pub const ALL: [SettingKind; 14] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -50,6 +58,8 @@ impl SettingKind {
         SettingKind::Template,
         SettingKind::Preferences,
         SettingKind::SavedQuery,
+        SettingKind::ReportSchedule,
+        SettingKind::ReportRun,
         SettingKind::Fix,
         SettingKind::SorProfile,
     ];
@@ -70,6 +80,8 @@ impl SettingKind {
             SettingKind::Template => "template",
             SettingKind::Preferences => "preferences",
             SettingKind::SavedQuery => "saved_query",
+            SettingKind::ReportSchedule => "report_schedule",
+            SettingKind::ReportRun => "report_run",
             SettingKind::Fix => "fix",
             SettingKind::SorProfile => "sor_profile",
         }

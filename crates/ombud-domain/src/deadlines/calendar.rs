@@ -92,7 +92,8 @@ pub struct CalendarSpec {
     pub exceptions: BTreeMap<String, Vec<String>>,
 }
 
-const WEEKDAYS: [(&str, Weekday); 7] = [
+/// The weekdays by the names settings use, Monday first.
+pub(crate) const WEEKDAYS: [(&str, Weekday); 7] = [
     ("monday", Weekday::Monday),
     ("tuesday", Weekday::Tuesday),
     ("wednesday", Weekday::Wednesday),

@@ -1,6 +1,7 @@
 //! `/api/v1/analytics`: analysts' SQL over the documented views (see
 //! `ombud_store::analytics`), as JSON with a row cap or as a streamed CSV or
-//! XLSX download without one, and the team's saved queries. Admins and
+//! XLSX download without one, and the team's saved queries (their email
+//! schedules are in `schedules.rs`). Admins and
 //! managers only: the views hold every escalation, sensitive ones included.
 
 use std::time::Duration;
@@ -200,18 +201,23 @@ pub(crate) async fn download_query(
     format: Format,
     name: &str,
 ) -> ApiResult<Response> {
+    Ok(download(query_table(state, sql, name).await?, format))
+}
+
+/// Every row of `sql`, as they come, under the download time limit: what a
+/// download streams and a scheduled report attaches.
+pub(crate) async fn query_table(state: &AppState, sql: &str, name: &str) -> ApiResult<Table> {
     check_shape(sql).map_err(|message| ApiError::field("query_failed", "sql", message))?;
     let QueryRows { columns, rows } = state
         .stores
         .analytics
         .query(sql, None, DOWNLOAD_TIMEOUT)
         .await?;
-    let table = Table {
+    Ok(Table {
         name: name.into(),
         columns,
         rows: rows.map(|row| row.map_err(|e| e.to_string())).boxed(),
-    };
-    Ok(download(table, format))
+    })
 }
 
 /// The first `limit` rows of `sql`, and whether there were more.
@@ -296,7 +302,7 @@ pub async fn put_saved_query(
     put_response(&state, &code, if_match, query).await
 }
 
-/// Delete a saved query.
+/// Delete a saved query, and its schedule if it had one.
 #[utoipa::path(delete, path = "/analytics/saved-queries/{code}", tag = "analytics",
     params(("code" = String, Path)), responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_saved_query(
@@ -305,7 +311,9 @@ pub async fn delete_saved_query(
     Path(code): Path<String>,
 ) -> ApiResult<Response> {
     principal.require_manager()?;
-    delete_response(&state, SettingKind::SavedQuery, &code).await
+    let deleted = delete_response(&state, SettingKind::SavedQuery, &code).await?;
+    crate::routes::schedules::forget(&state, &code).await?;
+    Ok(deleted)
 }
 
 /// Run a saved query, as `/analytics/query` runs one given inline.

@@ -17,6 +17,7 @@ pub mod partners;
 pub mod reference;
 pub mod root_causes;
 pub mod routing;
+pub mod schedules;
 pub mod settings;
 pub mod subscriptions;
 pub mod system;

@@ -1,19 +1,23 @@
 //! The console's SQL page: write a SELECT over the analytics views, see the
 //! first rows, download all of them as CSV or XLSX, keep it as a saved query
-//! the whole team can run. Admins and managers only, as in the API.
+//! the whole team can run, and email a saved query's rows on a schedule
+//! (through `routes::schedules`, like the API). Admins and managers only,
+//! as in the API.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ombud_domain::report::SavedQuery;
+use ombud_domain::report::schedule::{Every, ReportSchedule, weekday_names};
 use ombud_store::analytics::{VIEWS, View};
 use ombud_store::{SettingKind, StoreError};
 use serde::Deserialize;
 
 use super::admin::require_manager;
+use super::preferences::load_preferences;
 use super::session::{StaffForm, WebUser};
-use super::view::form_value;
+use super::view::{fault_lines, form_value, when};
 use super::{WebResult, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -21,6 +25,7 @@ use crate::export::Format;
 use crate::extract::IfMatch;
 use crate::routes::analytics::{QueryParams, download_query, run_capped};
 use crate::routes::documents::{Document, decode, list, put_setting};
+use crate::routes::schedules::{self, ScheduleView};
 
 /// Rows the page shows; the downloads have them all.
 const PAGE_ROWS: u64 = 500;
@@ -40,6 +45,125 @@ struct AnalyticsPage {
     notice: Option<String>,
     /// `sql=…` for the download links.
     query: String,
+    /// The opened saved query's schedule, if it has one.
+    report: Option<ReportShown>,
+    /// The schedule form's values: the schedule's, or as typed when refused.
+    schedule: ScheduleForm,
+    /// Why the schedule form was refused.
+    errors: Vec<String>,
+    mail_configured: bool,
+    weekdays: [&'static str; 7],
+}
+
+/// A schedule as the page shows it.
+struct ReportShown {
+    when: String,
+    subscribers: String,
+    next_run: String,
+    last_run: String,
+}
+
+impl ReportShown {
+    fn of(view: &ScheduleView) -> ReportShown {
+        let zone = view
+            .schedule
+            .slots()
+            .map(|slots| slots.time_zone().clone())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let last_run = match &view.last_run {
+            None => "none yet".to_string(),
+            Some(run) => {
+                let mut text = format!(
+                    "{} (for {}, at {}",
+                    run.state.label(),
+                    when(run.slot, &zone),
+                    when(run.at, &zone)
+                );
+                if let Some(rows) = run.rows {
+                    text.push_str(&format!(", {rows} rows"));
+                }
+                if let Some(error) = &run.error {
+                    text.push_str(&format!(": {error}"));
+                }
+                text.push(')');
+                text
+            }
+        };
+        ReportShown {
+            when: view.schedule.describe(),
+            subscribers: view.schedule.subscribers.join(", "),
+            next_run: view
+                .next_run
+                .map_or_else(|| "never".to_string(), |at| when(at, &zone)),
+            last_run,
+        }
+    }
+}
+
+/// The schedule form's fields, as text.
+struct ScheduleForm {
+    every: String,
+    weekday: String,
+    at: String,
+    time_zone: String,
+    /// One address per line.
+    subscribers: String,
+}
+
+impl ScheduleForm {
+    fn of(schedule: &ReportSchedule) -> ScheduleForm {
+        ScheduleForm {
+            every: match schedule.every {
+                Every::Daily => "daily",
+                Every::Weekly => "weekly",
+            }
+            .to_string(),
+            weekday: schedule.weekday.clone().unwrap_or_default(),
+            at: schedule.at.clone(),
+            time_zone: schedule.time_zone.clone(),
+            subscribers: schedule.subscribers.join("\n"),
+        }
+    }
+
+    fn read(form: &[(String, String)]) -> ScheduleForm {
+        ScheduleForm {
+            every: form_value(form, "every").to_string(),
+            weekday: form_value(form, "weekday").to_string(),
+            at: form_value(form, "at").to_string(),
+            time_zone: form_value(form, "time_zone").to_string(),
+            subscribers: form_value(form, "subscribers").to_string(),
+        }
+    }
+
+    /// The schedule typed; a daily one ignores the weekday chosen.
+    fn schedule(&self) -> Result<ReportSchedule, ApiError> {
+        let every = match self.every.as_str() {
+            "daily" => Every::Daily,
+            "weekly" => Every::Weekly,
+            other => {
+                return Err(ApiError::field(
+                    "validation_failed",
+                    "every",
+                    format!("{other:?} is neither daily nor weekly"),
+                ));
+            }
+        };
+        Ok(ReportSchedule {
+            every,
+            weekday: (every == Every::Weekly && !self.weekday.is_empty())
+                .then(|| self.weekday.clone()),
+            at: self.at.clone(),
+            time_zone: self.time_zone.clone(),
+            subscribers: self
+                .subscribers
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|address| !address.is_empty())
+                .map(str::to_string)
+                .collect(),
+            set_by: String::new(),
+            set_at: jiff::Timestamp::UNIX_EPOCH,
+        })
+    }
 }
 
 struct Shown {
@@ -89,8 +213,19 @@ pub(super) async fn page(
     require_manager(&user)?;
     let asked: PageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::new("bad_query", e.to_string()))?;
+    show(&state, &user, asked, None).await
+}
+
+/// The page for `asked`; with the schedule form as typed and why it was
+/// refused, when it was.
+async fn show(
+    state: &AppState,
+    user: &WebUser,
+    asked: PageQuery,
+    refused: Option<(ScheduleForm, Vec<String>)>,
+) -> WebResult<Response> {
     let saved = match &asked.saved {
-        Some(code) => Some(saved_query(&state, code).await?),
+        Some(code) => Some(saved_query(state, code).await?),
         None => None,
     };
     let sql = asked
@@ -101,7 +236,7 @@ pub(super) async fn page(
     let (result, error) = if sql.trim().is_empty() {
         (None, None)
     } else {
-        match run_capped(&state, &sql, PAGE_ROWS).await {
+        match run_capped(state, &sql, PAGE_ROWS).await {
             Ok(answer) => (
                 Some(Shown {
                     columns: answer.columns,
@@ -120,19 +255,46 @@ pub(super) async fn page(
         }
     };
     let query = serde_urlencoded::to_string([("sql", sql.as_str())]).map_err(ApiError::internal)?;
+    let scheduled = match &saved {
+        Some(query) => schedules::find(state, &query.code).await?,
+        None => None,
+    };
+    let (schedule, errors) = match (refused, &scheduled) {
+        (Some((typed, errors)), _) => (typed, errors),
+        (None, Some((view, _))) => (ScheduleForm::of(&view.schedule), Vec::new()),
+        (None, None) => {
+            let zone = load_preferences(state, &user.user.email)
+                .await?
+                .time_zone
+                .unwrap_or_else(|| "UTC".to_string());
+            let form = ScheduleForm {
+                every: "daily".into(),
+                weekday: String::new(),
+                at: "08:00".into(),
+                time_zone: zone,
+                subscribers: user.user.email.clone(),
+            };
+            (form, Vec::new())
+        }
+    };
     let page = AnalyticsPage {
         csrf: user.csrf.clone(),
         user_name: user.user.name.clone(),
         sql,
         saved,
-        saved_queries: list::<SavedQuery>(&state).await?,
+        saved_queries: list::<SavedQuery>(state).await?,
         views: VIEWS,
         result,
         error,
         notice: asked.notice,
         query,
+        report: scheduled.as_ref().map(|(view, _)| ReportShown::of(view)),
+        schedule,
+        errors,
+        mail_configured: state.config.mail.is_some(),
+        weekdays: weekday_names(),
     };
-    let status = if page.error.is_some() {
+    let status = if page.error.is_some() || !page.errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -192,9 +354,7 @@ pub(super) async fn save(
         IfMatch(None),
     )
     .await?;
-    let to = serde_urlencoded::to_string([("saved", query.code.as_str()), ("notice", "Saved.")])
-        .map_err(ApiError::internal)?;
-    Ok(Redirect::to(&format!("/console/analytics?{to}")).into_response())
+    saved_page(&query.code, "Saved.")
 }
 
 /// Deletes a saved query.
@@ -213,5 +373,58 @@ pub(super) async fn delete(
             SettingKind::SavedQuery,
             code,
         ))?;
+    schedules::forget(&state, code).await?;
     Ok(Redirect::to("/console/analytics?notice=Deleted.").into_response())
+}
+
+fn saved_page(code: &str, notice: &str) -> WebResult<Response> {
+    let to = serde_urlencoded::to_string([("saved", code), ("notice", notice)])
+        .map_err(ApiError::internal)?;
+    Ok(Redirect::to(&format!("/console/analytics?{to}")).into_response())
+}
+
+/// Sets the opened saved query's schedule; a refused one is shown again as
+/// typed, with its faults.
+pub(super) async fn save_schedule(
+    State(state): State<AppState>,
+    StaffForm { user, form }: StaffForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    require_manager(&user)?;
+    let code = form_value(&form, "code").to_string();
+    let typed = ScheduleForm::read(&form);
+    let set = match typed.schedule() {
+        Ok(schedule) => {
+            schedules::set(
+                &state,
+                &code,
+                user.user.name.clone(),
+                IfMatch(None),
+                schedule,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    match set {
+        Ok(_) => saved_page(&code, "Schedule saved."),
+        Err(error) if error.code == "validation_failed" => {
+            let asked = PageQuery {
+                saved: Some(code),
+                ..PageQuery::default()
+            };
+            show(&state, &user, asked, Some((typed, fault_lines(&error)))).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Stops emailing the opened saved query.
+pub(super) async fn delete_schedule(
+    State(state): State<AppState>,
+    StaffForm { user, form }: StaffForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    require_manager(&user)?;
+    let code = form_value(&form, "code");
+    schedules::clear(&state, code).await?;
+    saved_page(code, "Schedule removed: no more emails.")
 }

@@ -83,6 +83,14 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         )
         .route("/console/analytics/saved", post(analytics::save))
         .route("/console/analytics/saved/delete", post(analytics::delete))
+        .route(
+            "/console/analytics/saved/schedule",
+            post(analytics::save_schedule),
+        )
+        .route(
+            "/console/analytics/saved/schedule/delete",
+            post(analytics::delete_schedule),
+        )
         .route("/console/views", post(work::save_view))
         .route("/console/views/delete", post(work::delete_view))
         .route("/console/preferences", get(preferences::page))

@@ -14,6 +14,7 @@ mod helpers;
 mod inbound;
 mod links;
 mod messages;
+mod metrics;
 mod reports;
 mod rootcauses;
 mod routing;

@@ -179,7 +179,7 @@ impl Metric {
     }
 }
 
-/// What a table's chart draws: one bar per row, labelled by column
+/// What a table's chart draws: one bar per row, labelled by columns 0 to
 /// `label`, of the value in column `value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ChartSpec {
@@ -281,7 +281,7 @@ impl Inputs<'_> {
                     "overturn_rate",
                 ],
                 self.overturns(),
-                bars(0, 4),
+                bars(1, 4),
             ),
             Metric::RootCauses => (
                 &["root_cause", "escalations", "share", "cumulative_share"],

@@ -75,9 +75,10 @@ impl MetricsParams {
 
     /// Checks the request against `now`; 400 `bad_query` names each fault.
     pub(crate) fn query(&self, now: Timestamp) -> ApiResult<MetricsQuery> {
+        // A console form sends its empty fields as empty values.
         let period = Period::parse_or_recent(
-            ("from", self.from.as_deref()),
-            ("to", self.to.as_deref()),
+            ("from", given(&self.from)),
+            ("to", given(&self.to)),
             now,
             DEFAULT_SPAN,
         )
@@ -85,7 +86,7 @@ impl MetricsParams {
             code: "bad_query",
             ..ApiError::from(invalid)
         })?;
-        let by = match self.by.as_deref().filter(|b| !b.is_empty()) {
+        let by = match given(&self.by) {
             None => Dimension::Type,
             Some(text) => Dimension::parse(text).ok_or_else(|| {
                 ApiError::field(
@@ -95,7 +96,7 @@ impl MetricsParams {
                 )
             })?,
         };
-        let given = [
+        let asked = [
             (Dimension::Type, &self.types),
             (Dimension::Surface, &self.surface),
             (Dimension::Country, &self.country),
@@ -105,7 +106,7 @@ impl MetricsParams {
             (Dimension::Queue, &self.queue),
             (Dimension::Team, &self.team),
         ];
-        let filters = given
+        let filters = asked
             .into_iter()
             .filter_map(|(dimension, values)| {
                 let values: Vec<String> = values
@@ -126,7 +127,7 @@ impl MetricsParams {
     }
 
     /// The download format asked for: `None` for JSON.
-    fn download_format(&self) -> ApiResult<Option<Format>> {
+    pub(crate) fn download_format(&self) -> ApiResult<Option<Format>> {
         match self.format.as_deref() {
             None | Some("json") => Ok(None),
             Some(other) => Format::parse(other).map(Some).ok_or_else(|| {
@@ -138,6 +139,11 @@ impl MetricsParams {
             }),
         }
     }
+}
+
+/// A value the request gave, unless blank.
+fn given(text: &Option<String>) -> Option<&str> {
+    text.as_deref().filter(|t| !t.trim().is_empty())
 }
 
 fn dimension_names() -> String {

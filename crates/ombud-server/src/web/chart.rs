@@ -120,7 +120,7 @@ fn scaled(full: i64, value: f64, most: f64) -> i64 {
 }
 
 /// A number as a chart labels it: whole numbers without a fraction.
-pub(super) fn number(value: f64) -> String {
+fn number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{}", value as i64)
     } else {

@@ -10,6 +10,7 @@ mod analytics;
 mod chart;
 mod console;
 mod emerging;
+mod metrics;
 mod overview;
 mod portal;
 mod preferences;
@@ -144,6 +145,8 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/console/overview", get(overview::overview))
         .route("/console/root-causes", get(root_causes::list))
         .route("/console/transparency", get(transparency::page))
+        .route("/console/metrics", get(metrics::page))
+        .route("/console/metrics/{file}", get(metrics::download_metric))
         .route(
             "/console/transparency/statements.jsonl",
             get(transparency::statements),

@@ -5,12 +5,16 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use ombud_domain::Role;
+
 use crate::analytics::{csv_rows, xlsx_rows};
+use crate::console::{Browser, add_user};
 use crate::helpers::{TestApp, assert_problem, on_both_backends};
 
 on_both_backends!(
     metrics_match_hand_computed_figures,
-    metrics_filter_slice_download_and_refuse
+    metrics_filter_slice_download_and_refuse,
+    the_console_charts_tabulates_and_downloads_the_metrics
 );
 
 const HOUR: i64 = 3_600;
@@ -324,4 +328,88 @@ async fn metrics_filter_slice_download_and_refuse(app: TestApp) {
     assert_problem(agent, StatusCode::FORBIDDEN, "forbidden").await;
     let partner = app.get("/api/v1/metrics", &app.police).await;
     assert_problem(partner, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+async fn the_console_charts_tabulates_and_downloads_the_metrics(app: TestApp) {
+    story(&app).await;
+    add_user(&app, "lead@example.com", Role::Manager, None).await;
+    add_user(&app, "agent@example.com", Role::Agent, None).await;
+    let mut agent = Browser::new(&app);
+    agent.sign_in("agent@example.com", "/console").await;
+    assert_eq!(
+        agent.get("/console/metrics").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut lead = Browser::new(&app);
+    lead.sign_in("lead@example.com", "/console").await;
+    let query = format!(
+        "{PERIOD}&by=partner&type=&surface=&country=&language=&partner=&partner_kind=&queue=&team="
+    );
+    let page = lead.get(&format!("/console/metrics?{query}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"href="/console/metrics">Metrics</a>"#));
+    assert!(html.contains(r#"<option value="partner" selected>partner</option>"#));
+    // Every metric has a section and its downloads; charts are SVG drawn
+    // here, each bar titled with its number.
+    for metric in [
+        "intake",
+        "intake_by_day",
+        "backlog",
+        "response_times",
+        "attainment",
+        "reopens",
+        "outcomes",
+        "overturns",
+        "root_causes",
+        "consults",
+        "partners",
+    ] {
+        assert!(
+            html.contains(&format!(r#"<section id="{metric}""#)),
+            "{metric}"
+        );
+        assert!(
+            html.contains(&format!("/console/metrics/{metric}.csv?")),
+            "{metric}"
+        );
+    }
+    assert!(html.contains(r#"<svg class="chart""#));
+    assert!(html.contains("<title>jp-police: 2</title>"), "intake bar");
+    assert!(
+        html.contains("<title>hate_speech · social: 0.5</title>"),
+        "overturn bar"
+    );
+    // Times read as spans, rates as percentages.
+    assert!(html.contains("<td>10h 0m</td>"), "median time to decision");
+    assert!(html.contains("<td>50.0%</td>"), "overturn rate");
+
+    let csv = lead
+        .get(&format!("/console/metrics/intake.csv?{query}"))
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(
+        csv_rows(&csv.text().await.unwrap()),
+        [
+            ["slice", "escalations"],
+            ["jp-police", "2"],
+            ["th-ministry", "1"]
+        ]
+    );
+    let xlsx = lead
+        .get(&format!("/console/metrics/backlog.xlsx?{query}"))
+        .await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert_eq!(xlsx_rows(&xlsx.bytes().await.unwrap()).len(), 3);
+    assert_eq!(
+        lead.get("/console/metrics/intake.pdf").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A bad period is said on the page, with the form kept.
+    let refused = lead.get("/console/metrics?from=soon&by=partner").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(r#"role="alert""#) && html.contains("soon"));
+    assert!(html.contains(r#"value="soon""#));
 }

@@ -4,11 +4,12 @@
 //! second at 1, 8 and 64 clients, get/list/search latency percentiles, and
 //! the server's RSS. `rules`, `timers` and `claim` measure the workflow
 //! engine, `console` the web console's pages, `clusters` similar-escalation
-//! clustering. Every loop is bounded; only 127.0.0.1 is contacted.
+//! clustering, `metrics` the metrics dashboard. Every loop is bounded; only 127.0.0.1 is contacted.
 
 mod claim;
 mod clusters;
 mod console;
+mod metrics;
 mod rules;
 mod timers;
 
@@ -47,6 +48,8 @@ enum What {
     Console(console::ConsoleArgs),
     /// Similar-escalation clustering on planted clusters: precision, recall, time.
     Clusters(clusters::ClustersArgs),
+    /// The metrics dashboard over HTTP: every metric for the last 30 days.
+    Metrics(metrics::MetricsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +74,7 @@ pub async fn run(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
         Some(What::Claim(claim_args)) => claim::run(&claim_args, config).await,
         Some(What::Console(console_args)) => console::run(&console_args, config).await,
         Some(What::Clusters(clusters_args)) => clusters::run(&clusters_args),
+        Some(What::Metrics(metrics_args)) => metrics::run(&metrics_args, config).await,
     }
 }
 

@@ -30,6 +30,9 @@ use crate::routes::documents::list;
 /// The period looked at unless asked otherwise: the last thirty days.
 pub const DEFAULT_SPAN: SignedDuration = SignedDuration::from_hours(30 * 24);
 
+/// The longest period asked for: ten years of days is a long chart already.
+const LONGEST_SPAN: SignedDuration = SignedDuration::from_hours(3_660 * 24);
+
 /// Which escalations to measure and how to slice them. Each filter is a
 /// comma-separated list of values; `(none)` stands for a missing surface,
 /// queue, team or partner kind.
@@ -86,6 +89,13 @@ impl MetricsParams {
             code: "bad_query",
             ..ApiError::from(invalid)
         })?;
+        if period.to.duration_since(period.from) > LONGEST_SPAN {
+            return Err(ApiError::field(
+                "bad_query",
+                "to",
+                "a period may span at most ten years (3,660 days)",
+            ));
+        }
         let by = match given(&self.by) {
             None => Dimension::Type,
             Some(text) => Dimension::parse(text).ok_or_else(|| {

@@ -312,6 +312,7 @@ async fn metrics_filter_slice_download_and_refuse(app: TestApp) {
         ("by=colour", "by"),
         ("from=2026-06-05&to=2026-06-01", "to"),
         ("from=yesterday", "from"),
+        ("from=1970-01-01&to=2026-06-01", "to"),
         ("format=pdf", "format"),
     ] {
         let refused = app

@@ -113,6 +113,18 @@ fn select_from(table: &str, alias: &str, columns: &[&str]) -> String {
     format!("SELECT {} FROM {table} {alias}", columns.join(", "))
 }
 
+impl PgMetrics {
+    async fn escalation_facts(
+        &self,
+        mut select: QueryBuilder<'_, Postgres>,
+    ) -> StoreResult<Vec<EscalationFacts>> {
+        let rows = select.build().fetch_all(&self.0).await.map_err(backend)?;
+        rows.iter()
+            .map(|row| Columns(row).escalation_facts())
+            .collect()
+    }
+}
+
 #[async_trait]
 impl MetricsStore for PgMetrics {
     async fn arrived(
@@ -127,20 +139,14 @@ impl MetricsStore for PgMetrics {
         select.push(" AND f.arrived_at < ");
         select.push_bind(to.as_second());
         push_filter(&mut select, "f", filter);
-        let rows = select.build().fetch_all(&self.0).await.map_err(backend)?;
-        rows.iter()
-            .map(|row| Columns(row).escalation_facts())
-            .collect()
+        self.escalation_facts(select).await
     }
 
     async fn open(&self, filter: &FactsFilter) -> StoreResult<Vec<EscalationFacts>> {
         let mut select = QueryBuilder::new(select_from("escalation_facts", "f", FACTS_COLUMNS));
         select.push(" WHERE f.open = 1");
         push_filter(&mut select, "f", filter);
-        let rows = select.build().fetch_all(&self.0).await.map_err(backend)?;
-        rows.iter()
-            .map(|row| Columns(row).escalation_facts())
-            .collect()
+        self.escalation_facts(select).await
     }
 
     async fn consults(

@@ -53,6 +53,22 @@ fn facts_select() -> QueryBuilder<'static, Sqlite> {
     ))
 }
 
+impl SqliteMetrics {
+    async fn escalation_facts(
+        &self,
+        mut select: QueryBuilder<'_, Sqlite>,
+    ) -> StoreResult<Vec<EscalationFacts>> {
+        let rows = select
+            .build()
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| Columns(row).escalation_facts())
+            .collect()
+    }
+}
+
 #[async_trait]
 impl MetricsStore for SqliteMetrics {
     async fn arrived(
@@ -67,28 +83,14 @@ impl MetricsStore for SqliteMetrics {
         select.push(" AND f.arrived_at < ");
         select.push_bind(to.as_second());
         push_filter(&mut select, "f", filter);
-        let rows = select
-            .build()
-            .fetch_all(&self.0.read)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| Columns(row).escalation_facts())
-            .collect()
+        self.escalation_facts(select).await
     }
 
     async fn open(&self, filter: &FactsFilter) -> StoreResult<Vec<EscalationFacts>> {
         let mut select = facts_select();
         select.push(" AND f.open = 1");
         push_filter(&mut select, "f", filter);
-        let rows = select
-            .build()
-            .fetch_all(&self.0.read)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|row| Columns(row).escalation_facts())
-            .collect()
+        self.escalation_facts(select).await
     }
 
     async fn consults(

@@ -36,10 +36,13 @@ pub enum SettingKind {
     /// `ombud_domain::sor::SorProfile`, the one statement-of-reasons
     /// profile, under the code `default`.
     SorProfile,
+    /// `ombud_domain::emerging::spikes::SpikeRule`, the one rule spike
+    /// detection applies, under the code `default`.
+    SpikeRule,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 12] = [
+    pub const ALL: [SettingKind; 13] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -52,6 +55,7 @@ impl SettingKind {
         SettingKind::SavedQuery,
         SettingKind::Fix,
         SettingKind::SorProfile,
+        SettingKind::SpikeRule,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -72,6 +76,7 @@ impl SettingKind {
             SettingKind::SavedQuery => "saved_query",
             SettingKind::Fix => "fix",
             SettingKind::SorProfile => "sor_profile",
+            SettingKind::SpikeRule => "spike_rule",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod reference;
 pub mod root_causes;
 pub mod routing;
 pub mod settings;
+pub mod spikes;
 pub mod subscriptions;
 pub mod system;
 pub mod transparency;

@@ -24,4 +24,5 @@ mod escalations;
 mod scoping;
 mod setup;
 mod smtp;
+mod spikes;
 mod webhooks;

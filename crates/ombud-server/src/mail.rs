@@ -258,7 +258,15 @@ pub async fn announce_spike(state: &AppState, id: i64) -> Result<(), String> {
     if managers.is_empty() {
         return Ok(());
     }
-    let segment = alert.segment.label();
+    // Plain ASCII, so the message travels as 7-bit text.
+    let segment = &alert.segment;
+    let segment = format!(
+        "{} on {} in {}, {}",
+        segment.escalation_type,
+        segment.surface,
+        segment.country,
+        segment.policy.as_deref().unwrap_or("any policy")
+    );
     let message = Message {
         from: config.from.clone(),
         to: managers,

@@ -55,7 +55,7 @@ pub(crate) async fn rule(state: &AppState) -> Result<(SpikeRule, Option<i64>), S
             Some(stored.version),
         )),
         Err(StoreError::NotFound) => Ok((SpikeRule::default(), None)),
-        Err(other) => Err(other.into()),
+        Err(other) => Err(other),
     }
 }
 

@@ -31,12 +31,12 @@ const WEEK: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// The hour that closed when the test app's clock starts (Wednesday
 /// 2026-11-25 09:00 UTC).
-fn burst_hour() -> Timestamp {
+pub fn burst_hour() -> Timestamp {
     ts("2026-11-25T08:00:00Z")
 }
 
 /// A takeover report from the Japanese police about a social account.
-fn takeover(received: Timestamp) -> Value {
+pub fn takeover(received: Timestamp) -> Value {
     let mut case = police_case("Account taken over");
     case["received_at"] = json!(received);
     case
@@ -53,7 +53,7 @@ fn scam_ad(received: Timestamp) -> Value {
 
 /// Files `count` escalations of `case`, received a few minutes apart from
 /// `start`; returns their keys.
-async fn file(
+pub async fn file(
     app: &TestApp,
     case: fn(Timestamp) -> Value,
     start: Timestamp,
@@ -69,7 +69,7 @@ async fn file(
 }
 
 /// Four weeks of the same hour: two takeovers and three scam ads each.
-async fn plant_steady_weeks(app: &TestApp) {
+pub async fn plant_steady_weeks(app: &TestApp) {
     for weeks in 1..=4 {
         let hour = burst_hour() - WEEK * weeks;
         file(app, takeover, hour, 2).await;
@@ -77,7 +77,7 @@ async fn plant_steady_weeks(app: &TestApp) {
     }
 }
 
-async fn evaluate(app: &TestApp, after: &str) -> Vec<ombud_store::SpikeAlert> {
+pub async fn evaluate(app: &TestApp, after: &str) -> Vec<ombud_store::SpikeAlert> {
     ombud_server::spikes::evaluate_closed(&app.state, ts(after))
         .await
         .expect("evaluate")

@@ -961,6 +961,16 @@ impl Escalation {
         self.risk_flags.contains(&RiskFlag::SensitiveMedia)
     }
 
+    /// The product surface it is about: its first subject's.
+    pub fn surface(&self) -> Option<&str> {
+        self.subjects.first().map(|s| s.surface.as_str())
+    }
+
+    /// The policy its decision applied, once decided.
+    pub fn policy(&self) -> Option<&str> {
+        self.decision.as_ref().and_then(|d| d.policy.as_deref())
+    }
+
     /// The draft this escalation would be on intake today: for a dry run of
     /// the routing rules over an existing escalation.
     pub fn to_draft(&self) -> EscalationDraft {

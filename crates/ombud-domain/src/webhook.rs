@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventKind;
 use crate::validation::{self, Collector, Invalid};
 
+/// The kind of the event a spike alert sends to webhooks; the other kinds
+/// are escalation events (`EventKind`).
+pub const SPIKE_DETECTED: &str = "spike_detected";
+
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: u32 = 10;
 
@@ -22,7 +26,8 @@ pub struct WebhookSubscription {
     /// (left out when empty, which is how reads show it).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret: String,
-    /// Event kinds to send, e.g. `status_changed`; empty: all.
+    /// Event kinds to send, e.g. `status_changed` or `spike_detected`;
+    /// empty: all.
     #[serde(default)]
     pub event_types: Vec<String>,
     #[serde(default = "active")]
@@ -45,7 +50,7 @@ impl WebhookSubscription {
             errors.push("secret", "at least 16 characters, to sign deliveries");
         }
         for (index, kind) in self.event_types.iter().enumerate() {
-            if EventKind::parse(kind).is_none() {
+            if kind != SPIKE_DETECTED && EventKind::parse(kind).is_none() {
                 errors.push(
                     format!("event_types[{index}]"),
                     format!("{kind:?} is not an event kind"),
@@ -106,10 +111,11 @@ mod tests {
             code: "siem".into(),
             url: "https://siem.example/hooks/ombud".into(),
             secret: "0123456789abcdef".into(),
-            event_types: vec!["status_changed".into()],
+            event_types: vec!["status_changed".into(), SPIKE_DETECTED.into()],
             active: true,
         };
         assert!(good.validate().is_ok());
+        assert!(good.wants(SPIKE_DETECTED));
         assert!(good.wants("status_changed") && !good.wants("comment_added"));
         assert!(
             !WebhookSubscription {

@@ -12,6 +12,7 @@ mod metrics;
 mod middleware;
 pub mod reports;
 pub mod routes;
+pub mod spikes;
 mod web;
 pub mod webhooks;
 
@@ -57,7 +58,7 @@ pub struct ServerConfig {
     /// Where outbound email goes; `None`: Ombud sends none.
     pub mail: Option<mail::MailConfig>,
     /// Whether `serve` runs the background workers (clock alerts, webhooks,
-    /// scheduled reports, idempotency-key purge). Tests that drive them by hand turn them off.
+    /// scheduled reports, spike detection, idempotency-key purge). Tests that drive them by hand turn them off.
     pub background_workers: bool,
 }
 
@@ -227,6 +228,10 @@ fn api(config: &ServerConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(routes::metrics::one_metric))
         .routes(routes!(routes::emerging::list_clusters))
         .routes(routes!(routes::emerging::link_cluster))
+        .routes(routes!(routes::spikes::list_spikes))
+        .routes(routes!(routes::spikes::get_spike))
+        .routes(routes!(routes::spikes::acknowledge_spike))
+        .routes(routes!(routes::spikes::get_rule, routes::spikes::put_rule))
         .merge(uploads)
 }
 
@@ -288,7 +293,8 @@ pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60)
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains
 /// in-flight requests. Meanwhile, raises clock alerts as they fall due,
-/// delivers webhooks, emails scheduled reports, and once an hour forgets idempotency keys older than
+/// delivers webhooks, emails scheduled reports, looks for intake spikes as
+/// hours and days close, and once an hour forgets idempotency keys older than
 /// [`IDEMPOTENCY_KEY_LIFETIME`] and expired console sessions.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -301,6 +307,7 @@ pub async fn serve(
             tokio::spawn(alerts::run(state.clone())),
             tokio::spawn(webhooks::run(state.clone())),
             tokio::spawn(reports::run(state.clone())),
+            tokio::spawn(spikes::run(state.clone())),
         ]
     } else {
         Vec::new()

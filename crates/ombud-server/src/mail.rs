@@ -277,6 +277,69 @@ pub async fn retry_acknowledgement(
     Ok(())
 }
 
+/// Tells the active managers about spike alert `id` (the `mail:spike`
+/// deliveries of the webhook worker, which retry a failed send). `Ok` once
+/// sent, or when nobody is owed it: no managers, no mail, or no alert.
+pub async fn announce_spike(state: &AppState, id: i64) -> Result<(), String> {
+    let Some(config) = &state.config.mail else {
+        return Ok(());
+    };
+    let alert = match state.stores.spikes.get(id).await {
+        Ok(alert) => crate::routes::spikes::SpikeAlertView::from(alert),
+        Err(ombud_store::StoreError::NotFound) => return Ok(()),
+        Err(other) => return Err(other.to_string()),
+    };
+    let managers: Vec<String> = state
+        .stores
+        .directory
+        .list_users()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|u| u.active && u.role == ombud_domain::Role::Manager)
+        .map(|u| u.email)
+        .collect();
+    if managers.is_empty() {
+        return Ok(());
+    }
+    // Plain ASCII, so the message travels as 7-bit text.
+    let segment = &alert.segment;
+    let segment = format!(
+        "{} on {} in {}, {}",
+        segment.escalation_type,
+        segment.surface,
+        segment.country,
+        segment.policy.as_deref().unwrap_or("any policy")
+    );
+    let message = Message {
+        from: config.from.clone(),
+        to: managers,
+        subject: format!(
+            "Intake spike: {segment}, {} escalations in the {} from {}",
+            alert.count,
+            alert.granularity.as_str(),
+            alert.bucket_start
+        ),
+        body: format!(
+            "{count} escalations of {segment} arrived between {start} and {end} (UTC); \
+             the same {granularity} of the week usually brings {baseline:.1} \
+             (median of {samples} weeks), a score of {score:.1}.\n\n\
+             The escalations: {console}\n\
+             Acknowledge it under Emerging in the console: /console/emerging\n",
+            count = alert.count,
+            start = alert.bucket_start,
+            end = alert.bucket_end,
+            granularity = alert.granularity.as_str(),
+            baseline = alert.baseline,
+            samples = alert.samples,
+            score = alert.score,
+            console = alert.console,
+        ),
+        message_id: config.new_message_id(&format!("spike-{id}")),
+    };
+    config.send(&message).await
+}
+
 /// Tells staff about an escalation as routing rules asked, by email when
 /// mail is configured; each notification is recorded (internal), sent or not.
 pub async fn notify(

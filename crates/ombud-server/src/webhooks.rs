@@ -1,8 +1,10 @@
 //! The webhook worker: fans queued events out to the subscriptions that
 //! want them, and delivers each, signed, retrying with exponential backoff.
-//! The same machinery retries acknowledgements that could not be sent: a
+//! The same machinery sends email that must not be lost: a
 //! `message_failed` event gets a delivery to the built-in
-//! [`ACKNOWLEDGEMENT_RETRY`], whose attempt sends the email again.
+//! [`ACKNOWLEDGEMENT_RETRY`], whose attempt sends the acknowledgement
+//! again, and a `spike_detected` event one to [`SPIKE_MAIL`], whose attempt
+//! tells the managers.
 //!
 //! A delivery is a POST of the event as JSON with the headers
 //! `Ombud-Event-Id` (the outbox id, for receivers to drop duplicates) and
@@ -16,8 +18,11 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use ombud_domain::EventKind;
-use ombud_domain::webhook::{WebhookSubscription, retry_delay};
-use ombud_store::{Attempt, AttemptOutcome, Delivery, FanOut, Scope, SettingKind, StoreError};
+use ombud_domain::webhook::{SPIKE_DETECTED, WebhookSubscription, retry_delay};
+use ombud_store::{
+    Attempt, AttemptOutcome, Delivery, FanOut, OutboxEntry, OutboxSource, Scope, SettingKind,
+    StoreError,
+};
 use serde_json::json;
 use sha2::Sha256;
 
@@ -32,6 +37,9 @@ pub const INTERVAL: Duration = Duration::from_secs(5);
 /// The built-in receiver of `message_failed` events: it retries the
 /// acknowledgement email. (Subscription codes cannot contain `:`.)
 pub const ACKNOWLEDGEMENT_RETRY: &str = "mail:acknowledgement";
+/// The built-in receiver of `spike_detected` events: it emails the
+/// managers.
+pub const SPIKE_MAIL: &str = "mail:spike";
 
 static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
     reqwest::Client::builder()
@@ -85,8 +93,12 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
                     .filter(|s| s.wants(&entry.kind))
                     .map(|s| s.code.clone())
                     .collect();
-                if entry.kind == EventKind::MessageFailed.as_str() && state.config.mail.is_some() {
-                    wanted.push(ACKNOWLEDGEMENT_RETRY.to_string());
+                if state.config.mail.is_some() {
+                    if entry.kind == EventKind::MessageFailed.as_str() {
+                        wanted.push(ACKNOWLEDGEMENT_RETRY.to_string());
+                    } else if entry.kind == SPIKE_DETECTED {
+                        wanted.push(SPIKE_MAIL.to_string());
+                    }
                 }
                 FanOut {
                     entry: entry.id,
@@ -110,19 +122,19 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, StoreError> {
             .claim_deliveries(now, LEASE, BATCH)
             .await?;
         for delivery in &due {
-            let attempt = if delivery.subscription == ACKNOWLEDGEMENT_RETRY {
-                let sent = crate::mail::retry_acknowledgement(
-                    state,
-                    delivery.entry.key,
-                    delivery.entry.seq,
-                )
-                .await;
-                match sent {
-                    Ok(()) => delivered_at(state.clock.now(), None),
-                    Err(error) => failed(state.clock.now(), delivery, None, error),
+            let mailed = match (delivery.subscription.as_str(), delivery.entry.source) {
+                (ACKNOWLEDGEMENT_RETRY, OutboxSource::Event { key, seq }) => {
+                    Some(crate::mail::retry_acknowledgement(state, key, seq).await)
                 }
-            } else {
-                attempt(state, subscriptions.get(&delivery.subscription), delivery).await?
+                (SPIKE_MAIL, OutboxSource::SpikeAlert(alert)) => {
+                    Some(crate::mail::announce_spike(state, alert).await)
+                }
+                _ => None,
+            };
+            let attempt = match mailed {
+                Some(Ok(())) => delivered_at(state.clock.now(), None),
+                Some(Err(error)) => failed(state.clock.now(), delivery, None, error),
+                None => attempt(state, subscriptions.get(&delivery.subscription), delivery).await?,
             };
             if attempt.outcome == AttemptOutcome::Delivered {
                 delivered += 1;
@@ -154,26 +166,11 @@ async fn attempt(
     let Some(subscription) = subscription.filter(|s| s.active) else {
         return Ok(gave_up("the subscription was removed or deactivated"));
     };
-    let entry = &delivery.entry;
-    let timeline = state
-        .stores
-        .escalations
-        .timeline(entry.key, &Scope::Staff)
-        .await?;
-    let Some(event) = timeline.into_iter().find(|e| e.seq == entry.seq) else {
-        return Ok(gave_up("the event no longer exists"));
+    let body = match payload(state, &delivery.entry).await? {
+        Ok(payload) => serde_json::to_vec(&payload).map_err(StoreError::backend)?,
+        Err(gone) => return Ok(gave_up(gone)),
     };
-    let body = serde_json::to_vec(&json!({
-        "id": entry.id,
-        "type": entry.kind,
-        "escalation": entry.key.to_string(),
-        "seq": event.seq,
-        "at": event.at,
-        "visibility": event.visibility,
-        "actor": event.actor,
-        "data": event.data,
-    }))
-    .map_err(StoreError::backend)?;
+    let entry = &delivery.entry;
     let sent = CLIENT
         .post(&subscription.url)
         .header("content-type", "application/json")
@@ -197,6 +194,49 @@ async fn attempt(
         ),
         Err(error) => failed(now, delivery, None, format!("not delivered: {error}")),
     })
+}
+
+/// What a delivery of `entry` sends: the escalation event, or the spike
+/// alert as the API shows it; `Err` when it no longer exists.
+async fn payload(
+    state: &AppState,
+    entry: &OutboxEntry,
+) -> Result<Result<serde_json::Value, &'static str>, StoreError> {
+    Ok(Ok(match entry.source {
+        OutboxSource::Event { key, seq } => {
+            let timeline = state
+                .stores
+                .escalations
+                .timeline(key, &Scope::Staff)
+                .await?;
+            let Some(event) = timeline.into_iter().find(|e| e.seq == seq) else {
+                return Ok(Err("the event no longer exists"));
+            };
+            json!({
+                "id": entry.id,
+                "type": entry.kind,
+                "escalation": key.to_string(),
+                "seq": event.seq,
+                "at": event.at,
+                "visibility": event.visibility,
+                "actor": event.actor,
+                "data": event.data,
+            })
+        }
+        OutboxSource::SpikeAlert(id) => {
+            let alert = match state.stores.spikes.get(id).await {
+                Ok(alert) => alert,
+                Err(StoreError::NotFound) => return Ok(Err("the alert no longer exists")),
+                Err(other) => return Err(other),
+            };
+            json!({
+                "id": entry.id,
+                "type": entry.kind,
+                "at": alert.alert.created_at,
+                "alert": crate::routes::spikes::SpikeAlertView::from(alert),
+            })
+        }
+    }))
 }
 
 fn delivered_at(now: Timestamp, status: Option<u16>) -> Attempt {

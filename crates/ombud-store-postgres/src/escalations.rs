@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::emerging::segments::IntakeCount;
+use ombud_domain::emerging::spikes::Granularity;
 use ombud_domain::metrics::Milestones;
 use ombud_domain::sla::pending_alerts;
 use ombud_domain::{
@@ -123,8 +125,9 @@ async fn insert_search_doc(
 
 async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, consults_open, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, received_at, surface, policy, \
+         created_at, updated_at, version, due_at, sensitive, consults_open, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(e.key.0)
     .bind(&e.escalation_type)
@@ -135,6 +138,9 @@ async fn insert_state(conn: &mut PgConnection, e: &Escalation) -> StoreResult<()
     .bind(&e.queue)
     .bind(e.country.as_str())
     .bind(e.language.as_str())
+    .bind(micros(e.received_at))
+    .bind(e.surface())
+    .bind(e.policy())
     .bind(micros(e.created_at))
     .bind(micros(e.updated_at))
     .bind(e.version)
@@ -287,6 +293,33 @@ fn push_any<'a, T: sqlx::Encode<'a, Postgres> + sqlx::Type<Postgres> + Send + 'a
     list.push_unseparated(")");
 }
 
+/// Adds ` AND column` matching any of `values`, where `None` matches NULL.
+fn push_any_or_null<'a>(
+    query: &mut QueryBuilder<'a, Postgres>,
+    column: &str,
+    values: &[Option<String>],
+) {
+    if values.is_empty() {
+        return;
+    }
+    let named: Vec<&String> = values.iter().flatten().collect();
+    query.push(" AND (");
+    if named.is_empty() {
+        query.push("FALSE");
+    } else {
+        query.push(format!("{column} IN ("));
+        let mut list = query.separated(", ");
+        for v in named {
+            list.push_bind(v.to_string());
+        }
+        list.push_unseparated(")");
+    }
+    if values.iter().any(Option::is_none) {
+        query.push(format!(" OR {column} IS NULL"));
+    }
+    query.push(")");
+}
+
 /// `%term%` with LIKE's metacharacters escaped: user input is never a pattern.
 fn like_pattern(term: &str) -> String {
     let escaped = term
@@ -338,7 +371,8 @@ async fn save_in(
     let before = escalation_from_row(&row)?;
     sqlx::query(
             "UPDATE escalations SET type = $1, partner = $2, status = $3, priority = $4, assignee = $5, queue = $6, country = $7, \
-             language = $8, updated_at = $9, version = $10, due_at = $11, sensitive = $12, consults_open = $13, state = $14 WHERE id = $15",
+             language = $8, updated_at = $9, version = $10, due_at = $11, sensitive = $12, consults_open = $13, state = $14, \
+             received_at = $15, surface = $16, policy = $17 WHERE id = $18",
         )
         .bind(&next.escalation_type)
         .bind(&next.partner)
@@ -354,6 +388,9 @@ async fn save_in(
         .bind(next.is_sensitive())
         .bind(i32::try_from(next.open_consults()).unwrap_or(i32::MAX))
         .bind(Json(next))
+        .bind(micros(next.received_at))
+        .bind(next.surface())
+        .bind(next.policy())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -507,6 +544,30 @@ impl EscalationStore for PgEscalations {
         held_open(&self.0, assignee).await
     }
 
+    async fn intake_counts(
+        &self,
+        granularity: Granularity,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<IntakeCount>> {
+        let sql = codec::intake_counts_sql(granularity, "$1", "$2");
+        let rows = sqlx::query_as(&sql)
+            .bind(micros(from))
+            .bind(micros(to))
+            .fetch_all(&self.0)
+            .await
+            .map_err(backend)?;
+        codec::intake_counts(rows)
+    }
+
+    async fn first_received(&self) -> StoreResult<Option<Timestamp>> {
+        let first: Option<i64> = sqlx::query_scalar("SELECT MIN(received_at) FROM escalations")
+            .fetch_one(&self.0)
+            .await
+            .map_err(backend)?;
+        first.map(codec::from_micros).transpose()
+    }
+
     async fn overview(
         &self,
         now: Timestamp,
@@ -648,6 +709,8 @@ impl EscalationStore for PgEscalations {
         push_any(&mut query, "e.partner", filter.partners.iter().cloned());
         push_any(&mut query, "e.country", filter.countries.iter().cloned());
         push_any(&mut query, "e.language", filter.languages.iter().cloned());
+        push_any_or_null(&mut query, "e.surface", &filter.surfaces);
+        push_any_or_null(&mut query, "e.policy", &filter.policies);
         match &filter.assignee {
             None => {}
             Some(None) => {
@@ -672,6 +735,8 @@ impl EscalationStore for PgEscalations {
         for (column, op, bound) in [
             ("e.created_at", ">=", filter.created_from),
             ("e.created_at", "<", filter.created_to),
+            ("e.received_at", ">=", filter.received_from),
+            ("e.received_at", "<", filter.received_to),
             ("e.updated_at", ">=", filter.updated_from),
             ("e.updated_at", "<", filter.updated_to),
         ] {

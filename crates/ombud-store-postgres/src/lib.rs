@@ -13,6 +13,7 @@ mod metrics;
 mod outbox;
 mod reference;
 mod settings;
+mod spikes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -51,6 +52,7 @@ pub async fn open(url: &str, analyst_url: Option<&str>) -> StoreResult<Stores> {
         reference: Arc::new(reference::PgReference(pool.clone())),
         settings: Arc::new(settings::PgSettings(pool.clone())),
         outbox: Arc::new(outbox::PgOutbox(pool.clone())),
+        spikes: Arc::new(spikes::PgSpikes(pool.clone())),
         idempotency: Arc::new(idempotency::PgIdempotency(pool.clone())),
         blobs: Arc::new(blobs::PgBlobs(pool.clone())),
         maintenance: Arc::new(maintenance::PgMaintenance(pool.clone())),

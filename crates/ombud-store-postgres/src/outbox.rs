@@ -3,8 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use ombud_domain::EscalationKey;
-use ombud_store::codec::{from_micros, micros};
+use ombud_store::codec::{from_micros, micros, outbox_source};
 use ombud_store::{
     Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
     StoreError, StoreResult,
@@ -20,8 +19,11 @@ pub(crate) struct PgOutbox(pub(crate) Pool);
 fn entry(row: &PgRow, id: &str) -> OutboxEntry {
     OutboxEntry {
         id: row.get(id),
-        key: EscalationKey(row.get("escalation_id")),
-        seq: row.get("seq"),
+        source: outbox_source(
+            row.get("spike_alert_id"),
+            row.get("escalation_id"),
+            row.get("seq"),
+        ),
         kind: row.get("kind"),
     }
 }
@@ -43,7 +45,7 @@ impl OutboxStore for PgOutbox {
             "UPDATE outbox SET lease_until = $1 WHERE id IN \
              (SELECT id FROM outbox WHERE NOT fanned_out AND lease_until <= $2 ORDER BY id LIMIT $3 \
               FOR UPDATE SKIP LOCKED) \
-             RETURNING id, escalation_id, seq, kind",
+             RETURNING id, escalation_id, seq, spike_alert_id, kind",
         )
         .bind(micros(until))
         .bind(micros(now))
@@ -95,7 +97,7 @@ impl OutboxStore for PgOutbox {
                (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
                 AND lease_until <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                RETURNING id, subscription, attempts, outbox_id) \
-             SELECT c.id, c.subscription, c.attempts, o.id AS outbox_id, o.escalation_id, o.seq, o.kind \
+             SELECT c.id, c.subscription, c.attempts, o.id AS outbox_id, o.escalation_id, o.seq, o.spike_alert_id, o.kind \
              FROM claimed c JOIN outbox o ON o.id = c.outbox_id ORDER BY o.id",
         )
         .bind(micros(until))
@@ -141,7 +143,7 @@ impl OutboxStore for PgOutbox {
     async fn deliveries(&self, subscription: &str, limit: u32) -> StoreResult<Vec<DeliveryRecord>> {
         let rows = sqlx::query(
             "SELECT d.id, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, \
-             o.id AS outbox_id, o.escalation_id, o.seq, o.kind \
+             o.id AS outbox_id, o.escalation_id, o.seq, o.spike_alert_id, o.kind \
              FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
              WHERE d.subscription = $1 ORDER BY d.id DESC LIMIT $2",
         )

@@ -1,6 +1,7 @@
 //! PostgreSQL-specific promises for several stateless nodes on one database:
 //! distinct keys, exactly one winner per version, each case claimed by one
-//! agent, immutable events, and no leaked test databases.
+//! agent, one spike alert per bucket, immutable events, and no leaked test
+//! databases.
 
 use ombud_domain::{Actor, EscalationPatch, NewEscalation, NewPartner, Status};
 use ombud_store::{Assign, Claim, ClaimQuery, Scope, StoreError, Stores};
@@ -209,4 +210,62 @@ async fn the_timeline_cannot_be_edited_and_test_databases_are_dropped() {
         .await
         .unwrap();
     assert_eq!(left, 0, "the test database {name} was not dropped");
+}
+
+#[tokio::test]
+async fn nodes_evaluating_the_same_hour_record_one_spike_alert() {
+    use ombud_domain::emerging::segments::Segment;
+    use ombud_domain::emerging::spikes::Granularity;
+    use ombud_store::{NewSpikeAlert, OutboxSource};
+
+    let Some(db) = TempDatabase::create().await else {
+        return;
+    };
+    let (a, b) = two_nodes(&db).await;
+    let alert = NewSpikeAlert {
+        segment: Segment {
+            escalation_type: "government_order".into(),
+            surface: "(none)".into(),
+            country: "TH".into(),
+            policy: None,
+        },
+        granularity: Granularity::Hour,
+        bucket: "2026-11-25T08:00:00Z".parse().unwrap(),
+        count: 12,
+        baseline: 2.0,
+        spread: 2f64.sqrt(),
+        score: 10.0 / 2f64.sqrt(),
+        samples: 8,
+        created_at: "2026-11-25T09:00:00Z".parse().unwrap(),
+    };
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let alert = alert.clone();
+        tasks.push(tokio::spawn(async move {
+            node.spikes.record(&alert).await.unwrap()
+        }));
+    }
+    let mut recorded = Vec::new();
+    for t in tasks {
+        recorded.extend(t.await.unwrap());
+    }
+    assert_eq!(recorded.len(), 1, "one insert wins: {recorded:?}");
+    let queued: Vec<OutboxSource> = a
+        .outbox
+        .claim_entries(
+            "2026-11-25T09:00:00Z".parse().unwrap(),
+            jiff::SignedDuration::from_mins(1),
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.source)
+        .collect();
+    assert_eq!(
+        queued,
+        [OutboxSource::SpikeAlert(recorded[0].id)],
+        "and queues one event"
+    );
 }

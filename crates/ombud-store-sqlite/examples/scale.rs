@@ -1,6 +1,7 @@
 //! Store-level scale check without HTTP: fills a SQLite store with synthetic
 //! escalations through `import` (as the demo seeder does) and prints the
-//! latency percentiles of get, filtered first pages and search.
+//! latency percentiles of get, filtered first pages, search and the intake
+//! counts of a spike evaluation.
 //!
 //! `cargo run --release -p ombud-store-sqlite --example scale -- DIR [COUNT]`
 //! (COUNT defaults to 1,000,000; an already filled DIR is measured as is).
@@ -8,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::emerging::spikes::Granularity;
 use ombud_domain::{
     Actor, EscalationKey, EventKind, NewEscalation, NewPartner, NewSubject, Priority, Role, Status,
     StoredEvent, SubjectKind, Visibility,
@@ -500,5 +502,34 @@ async fn main() {
     }
     for (label, filters) in searches {
         measure(&stores, &label, filters).await;
+    }
+
+    // A spike evaluation reads its bucket and the same slot of eight past
+    // weeks: nine grouped counts over the arrival-time index.
+    for granularity in Granularity::ALL {
+        let width = SignedDuration::from_secs(granularity.seconds());
+        let week = SignedDuration::from_hours(7 * 24);
+        let mut times = Vec::with_capacity(samples);
+        let mut rows = 0;
+        for _ in 0..samples {
+            let bucket = granularity
+                .bucket_start(now - SignedDuration::from_hours(rng.random_range(24..300 * 24)));
+            let started = Instant::now();
+            for weeks in 0..=8 {
+                let start = bucket - week * weeks;
+                rows += stores
+                    .escalations
+                    .intake_counts(granularity, start, start + width)
+                    .await
+                    .expect("intake counts")
+                    .len();
+            }
+            times.push(started.elapsed());
+        }
+        report(
+            &format!("spike evaluation by {} (9 counts)", granularity.as_str()),
+            times,
+            rows as f64 / samples as f64,
+        );
     }
 }

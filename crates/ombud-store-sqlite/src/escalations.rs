@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::emerging::segments::IntakeCount;
+use ombud_domain::emerging::spikes::Granularity;
 use ombud_domain::metrics::Milestones;
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
 use ombud_store::codec::{
@@ -89,7 +91,8 @@ async fn save(
     let before = escalation_from_row(&row)?;
     sqlx::query(
         "UPDATE escalations SET type = ?, partner = ?, status = ?, priority = ?, assignee = ?, queue = ?, \
-         country = ?, language = ?, updated_at = ?, version = ?, due_at = ?, sensitive = ?, consults_open = ?, state = ? WHERE id = ? AND version = ?",
+         country = ?, language = ?, received_at = ?, surface = ?, policy = ?, updated_at = ?, version = ?, due_at = ?, sensitive = ?, \
+         consults_open = ?, state = ? WHERE id = ? AND version = ?",
     )
     .bind(&next.escalation_type)
     .bind(&next.partner)
@@ -99,6 +102,9 @@ async fn save(
     .bind(&next.queue)
     .bind(next.country.as_str())
     .bind(next.language.as_str())
+    .bind(micros(next.received_at))
+    .bind(next.surface())
+    .bind(next.policy())
     .bind(micros(next.updated_at))
     .bind(next.version)
     .bind(next.due_at().map(micros))
@@ -326,6 +332,30 @@ impl EscalationStore for SqliteEscalations {
 
     async fn held_open(&self, assignee: &str) -> StoreResult<u32> {
         held_open(&self.0.read, assignee).await
+    }
+
+    async fn intake_counts(
+        &self,
+        granularity: Granularity,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<IntakeCount>> {
+        let sql = codec::intake_counts_sql(granularity, "?1", "?2");
+        let rows = sqlx::query_as(&sql)
+            .bind(micros(from))
+            .bind(micros(to))
+            .fetch_all(&self.0.read)
+            .await
+            .map_err(backend)?;
+        codec::intake_counts(rows)
+    }
+
+    async fn first_received(&self) -> StoreResult<Option<Timestamp>> {
+        let first: Option<i64> = sqlx::query_scalar("SELECT MIN(received_at) FROM escalations")
+            .fetch_one(&self.0.read)
+            .await
+            .map_err(backend)?;
+        first.map(from_micros).transpose()
     }
 
     async fn overview(

@@ -13,6 +13,7 @@ mod outbox;
 mod reference;
 mod rows;
 mod settings;
+mod spikes;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Stores> {
         reference: Arc::new(reference::SqliteReference(db.clone())),
         settings: Arc::new(settings::SqliteSettings(db.clone())),
         outbox: Arc::new(outbox::SqliteOutbox(db.clone())),
+        spikes: Arc::new(spikes::SqliteSpikes(db.clone())),
         idempotency: Arc::new(idempotency::SqliteIdempotency(db.clone())),
         blobs: Arc::new(FsBlobStore::new(data_dir.join("blobs"))),
         maintenance: Arc::new(maintenance::SqliteMaintenance(db.clone())),

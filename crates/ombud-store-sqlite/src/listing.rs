@@ -116,6 +116,33 @@ fn push_any<'a, T: sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite> + Send + 'a>(
     list.push_unseparated(")");
 }
 
+/// Adds ` AND column` matching any of `values`, where `None` matches NULL.
+fn push_any_or_null<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
+    column: &str,
+    values: &[Option<String>],
+) {
+    if values.is_empty() {
+        return;
+    }
+    let named: Vec<&String> = values.iter().flatten().collect();
+    query.push(" AND (");
+    if named.is_empty() {
+        query.push("FALSE");
+    } else {
+        query.push(format!("{column} IN ("));
+        let mut list = query.separated(", ");
+        for v in named {
+            list.push_bind(v.to_string());
+        }
+        list.push_unseparated(")");
+    }
+    if values.iter().any(Option::is_none) {
+        query.push(format!(" OR {column} IS NULL"));
+    }
+    query.push(")");
+}
+
 /// Whether `statuses` are exactly the open ones, as the work lists ask.
 fn open_only(statuses: &[Status]) -> bool {
     let open: BTreeSet<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
@@ -205,6 +232,8 @@ fn push_filters<'a>(
         "e.language",
         filter.languages.iter().map(String::as_str),
     );
+    push_any_or_null(query, "e.surface", &filter.surfaces);
+    push_any_or_null(query, "e.policy", &filter.policies);
     match &filter.assignee {
         None => {}
         Some(None) => {
@@ -223,6 +252,8 @@ fn push_filters<'a>(
     for (column, op, bound) in [
         ("e.created_at", ">=", filter.created_from),
         ("e.created_at", "<", filter.created_to),
+        ("e.received_at", ">=", filter.received_from),
+        ("e.received_at", "<", filter.received_to),
         ("e.updated_at", ">=", filter.updated_from),
         ("e.updated_at", "<", filter.updated_to),
     ] {

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use ombud_domain::EscalationKey;
-use ombud_store::codec::{from_micros, micros};
+use ombud_store::codec::{from_micros, micros, outbox_source};
 use ombud_store::{
     Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
     StoreError, StoreResult,
@@ -19,8 +18,11 @@ pub(crate) struct SqliteOutbox(pub(crate) Db);
 fn entry(row: &SqliteRow, id: &str) -> OutboxEntry {
     OutboxEntry {
         id: row.get(id),
-        key: EscalationKey(row.get("escalation_id")),
-        seq: row.get("seq"),
+        source: outbox_source(
+            row.get("spike_alert_id"),
+            row.get("escalation_id"),
+            row.get("seq"),
+        ),
         kind: row.get("kind"),
     }
 }
@@ -45,7 +47,7 @@ impl OutboxStore for SqliteOutbox {
                     let rows = sqlx::query(
                         "UPDATE outbox SET lease_until = ? WHERE id IN \
                          (SELECT id FROM outbox WHERE fanned_out = 0 AND lease_until <= ? ORDER BY id LIMIT ?) \
-                         RETURNING id, escalation_id, seq, kind",
+                         RETURNING id, escalation_id, seq, spike_alert_id, kind",
                     )
                     .bind(micros(until))
                     .bind(micros(now))
@@ -121,7 +123,7 @@ impl OutboxStore for SqliteOutbox {
                     let mut deliveries = Vec::with_capacity(claimed.len());
                     for id in claimed {
                         let row = sqlx::query(
-                            "SELECT d.id, d.subscription, d.attempts, o.id AS outbox_id, o.escalation_id, o.seq, o.kind \
+                            "SELECT d.id, d.subscription, d.attempts, o.id AS outbox_id, o.escalation_id, o.seq, o.spike_alert_id, o.kind \
                              FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = ?",
                         )
                         .bind(id)
@@ -176,7 +178,7 @@ impl OutboxStore for SqliteOutbox {
     async fn deliveries(&self, subscription: &str, limit: u32) -> StoreResult<Vec<DeliveryRecord>> {
         let rows = sqlx::query(
             "SELECT d.id, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, \
-             o.id AS outbox_id, o.escalation_id, o.seq, o.kind \
+             o.id AS outbox_id, o.escalation_id, o.seq, o.spike_alert_id, o.kind \
              FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
              WHERE d.subscription = ? ORDER BY d.id DESC LIMIT ?",
         )

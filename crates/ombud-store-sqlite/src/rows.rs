@@ -29,6 +29,9 @@ struct EscalationRow<'a> {
     queue: Option<&'a str>,
     country: &'a str,
     language: &'a str,
+    received_at: i64,
+    surface: Option<&'a str>,
+    policy: Option<&'a str>,
     created_at: i64,
     updated_at: i64,
     version: i64,
@@ -95,9 +98,9 @@ pub(crate) fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, created_at, updated_at, version, due_at, sensitive, consults_open, state) \
+const INSERT_ESCALATIONS: &str = "INSERT INTO escalations (id, type, partner, status, priority, assignee, queue, country, language, received_at, surface, policy, created_at, updated_at, version, due_at, sensitive, consults_open, state) \
      SELECT value ->> 'id', value ->> 'type', value ->> 'partner', value ->> 'status', value ->> 'priority', value ->> 'assignee', value ->> 'queue', \
-     value ->> 'country', value ->> 'language', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'due_at', value ->> 'sensitive', value ->> 'consults_open', value ->> 'state' FROM json_each(?)";
+     value ->> 'country', value ->> 'language', value ->> 'received_at', value ->> 'surface', value ->> 'policy', value ->> 'created_at', value ->> 'updated_at', value ->> 'version', value ->> 'due_at', value ->> 'sensitive', value ->> 'consults_open', value ->> 'state' FROM json_each(?)";
 const INSERT_TAGS: &str = "INSERT INTO escalation_tags (escalation_id, tag, created_at) \
      SELECT value ->> 'escalation_id', value ->> 'tag', value ->> 'created_at' FROM json_each(?)";
 const INSERT_SUBJECTS: &str = "INSERT INTO escalation_subjects (escalation_id, normalized_key, kind, surface) \
@@ -154,6 +157,9 @@ impl<'a> Rows<'a> {
             queue: e.queue.as_deref(),
             country: e.country.as_str(),
             language: e.language.as_str(),
+            received_at: micros(e.received_at),
+            surface: e.surface(),
+            policy: e.policy(),
             created_at: micros(e.created_at),
             updated_at: micros(e.updated_at),
             version: e.version,

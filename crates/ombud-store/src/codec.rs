@@ -3,6 +3,8 @@
 //! text of an escalation, and events from their columns.
 
 use jiff::Timestamp;
+use ombud_domain::emerging::segments::IntakeCount;
+use ombud_domain::emerging::spikes::Granularity;
 use ombud_domain::{
     Actor, Escalation, EscalationKey, EventKind, Priority, Role, Status, StoredEvent, Visibility,
 };
@@ -143,4 +145,123 @@ pub fn overview(
         due_soon: count(due_soon)?,
         intake,
     })
+}
+
+/// The intake count both backends run (`EscalationStore::intake_counts`),
+/// with their placeholders for the range's start and end: the bucket is
+/// `received_at` rounded down to the granularity (floored, so that instants
+/// before 1970 round down too), grouped with the segment columns.
+pub fn intake_counts_sql(granularity: Granularity, from: &str, to: &str) -> String {
+    let width = granularity.seconds() * 1_000_000;
+    format!(
+        "SELECT received_at - (((received_at % {width}) + {width}) % {width}) AS bucket, \
+         type, surface, country, policy, COUNT(*) AS n FROM escalations \
+         WHERE received_at >= {from} AND received_at < {to} \
+         GROUP BY 1, 2, 3, 4, 5"
+    )
+}
+
+/// One row of [`intake_counts_sql`].
+pub type IntakeRow = (i64, String, Option<String>, String, Option<String>, i64);
+
+/// The rows of [`intake_counts_sql`] as counts, sorted here rather than
+/// in SQL so that both backends agree (collations, NULLs first).
+pub fn intake_counts(rows: Vec<IntakeRow>) -> StoreResult<Vec<IntakeCount>> {
+    let mut counts = rows
+        .into_iter()
+        .map(|(bucket, escalation_type, surface, country, policy, n)| {
+            Ok(IntakeCount {
+                bucket: from_micros(bucket)?,
+                escalation_type,
+                surface,
+                country,
+                policy,
+                count: u64::try_from(n).map_err(StoreError::backend)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    counts.sort_unstable();
+    Ok(counts)
+}
+
+/// What an outbox row queues, from its columns: a spike alert's row names
+/// the alert (its escalation and seq columns are 0), any other an event.
+pub fn outbox_source(
+    spike_alert: Option<i64>,
+    escalation_id: i64,
+    seq: i64,
+) -> crate::OutboxSource {
+    match spike_alert {
+        Some(alert) => crate::OutboxSource::SpikeAlert(alert),
+        None => crate::OutboxSource::Event {
+            key: EscalationKey(escalation_id),
+            seq,
+        },
+    }
+}
+
+/// The columns of a spike alert row, as both backends store them.
+#[derive(Debug)]
+pub struct SpikeAlertColumns {
+    pub id: i64,
+    pub granularity: String,
+    pub bucket_start: i64,
+    pub escalation_type: String,
+    pub surface: String,
+    pub country: String,
+    pub policy: Option<String>,
+    pub count: i64,
+    pub baseline: f64,
+    pub spread: f64,
+    pub score: f64,
+    pub samples: i64,
+    pub created_at: i64,
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_by_name: Option<String>,
+    pub acknowledged_by_role: Option<String>,
+}
+
+impl SpikeAlertColumns {
+    pub fn into_alert(self) -> StoreResult<crate::SpikeAlert> {
+        let bad = |what: &str, value: &str| {
+            StoreError::Backend(format!("stored spike alert has unknown {what} {value:?}").into())
+        };
+        let granularity = Granularity::parse(&self.granularity)
+            .ok_or_else(|| bad("granularity", &self.granularity))?;
+        let acknowledged = match (self.acknowledged_at, self.acknowledged_by) {
+            (Some(at), Some(id)) => Some(crate::Acknowledgement {
+                actor: Actor {
+                    id,
+                    name: self.acknowledged_by_name.unwrap_or_default(),
+                    role: match self.acknowledged_by_role {
+                        None => None,
+                        Some(r) => Some(Role::parse(&r).ok_or_else(|| bad("role", &r))?),
+                    },
+                },
+                at: from_micros(at)?,
+            }),
+            _ => None,
+        };
+        Ok(crate::SpikeAlert {
+            id: self.id,
+            alert: crate::NewSpikeAlert {
+                segment: ombud_domain::emerging::segments::Segment {
+                    escalation_type: self.escalation_type,
+                    surface: self.surface,
+                    country: self.country,
+                    policy: self.policy,
+                },
+                granularity,
+                bucket: from_micros(self.bucket_start)?,
+                count: u64::try_from(self.count).map_err(StoreError::backend)?,
+                baseline: self.baseline,
+                spread: self.spread,
+                score: self.score,
+                samples: u32::try_from(self.samples).map_err(StoreError::backend)?,
+                created_at: from_micros(self.created_at)?,
+            },
+            acknowledged,
+        })
+    }
 }

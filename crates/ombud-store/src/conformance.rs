@@ -59,6 +59,8 @@ pub async fn run(primary: &Stores, secondary: &Stores) {
     the_overview_counts_what_the_lists_show(primary).await;
     analytics_reads_the_views_and_nothing_else(primary).await;
     metrics_facts_follow_every_write(primary, secondary).await;
+    intake_is_counted_per_segment_by_arrival(primary).await;
+    spike_alerts_are_recorded_once_and_acknowledged(primary).await;
 }
 
 async fn reference_data_is_seeded_and_editable(s: &Stores) {
@@ -1797,14 +1799,17 @@ async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Sto
         "oldest first"
     );
     let first = &entries[0];
+    let crate::OutboxSource::Event { key, seq } = first.source else {
+        panic!("escalation events queue events: {first:?}");
+    };
     let timeline = s
         .escalations
-        .timeline(first.key, &Scope::Staff)
+        .timeline(key, &Scope::Staff)
         .await
         .expect("timeline");
     let event = timeline
         .iter()
-        .find(|e| e.seq == first.seq)
+        .find(|e| e.seq == seq)
         .expect("the queued event exists");
     assert_eq!(event.kind.as_str(), first.kind);
     assert!(
@@ -1815,17 +1820,20 @@ async fn events_reach_the_outbox_and_deliveries_retry(s: &Stores, imported: &Sto
             .is_empty(),
         "held for the lease"
     );
-    let queued: Vec<(EscalationKey, i64)> = imported
+    let queued: Vec<crate::OutboxSource> = imported
         .outbox
         .claim_entries(now, lease, 100)
         .await
         .expect("claim")
         .into_iter()
-        .map(|e| (e.key, e.seq))
+        .map(|e| e.source)
         .collect();
     assert_eq!(
         queued,
-        [(EscalationKey(7), 1)],
+        [crate::OutboxSource::Event {
+            key: EscalationKey(7),
+            seq: 1
+        }],
         "an import restores history and queues nothing; the create after it does"
     );
 
@@ -2571,4 +2579,387 @@ async fn metrics_facts_follow_every_write(s: &Stores, imported: &Stores) {
     }
     assert!(count > 0);
     assert_eq!(imported_facts.len(), count);
+}
+
+/// A draft of `sample` received at `received`, its one subject on
+/// `surface` (none when `None`).
+fn draft_on(
+    sample: &Sample,
+    received: Timestamp,
+    surface: Option<&str>,
+) -> ombud_domain::EscalationDraft {
+    let mut draft = draft(sample);
+    draft.received_at = received;
+    match surface {
+        Some(surface) => draft.subjects[0].surface = surface.into(),
+        None => draft.subjects.clear(),
+    }
+    draft
+}
+
+async fn intake_is_counted_per_segment_by_arrival(s: &Stores) {
+    use ombud_domain::decision::NewDecision;
+    use ombud_domain::emerging::segments::IntakeCount;
+    use ombud_domain::emerging::spikes::Granularity;
+
+    // Received in June, when nothing else in the story was.
+    let june =
+        |rfc3339: &str| -> Timestamp { format!("2026-06-01T{rfc3339}Z").parse().expect("time") };
+    let (takeover, scam) = (&SAMPLES[0], &SAMPLES[1]);
+    let mut keys = Vec::new();
+    for (sample, received, surface) in [
+        (takeover, "09:59:59.999999", Some("social")),
+        (takeover, "10:00:00", Some("social")),
+        (takeover, "10:20:00", Some("social")),
+        (takeover, "10:59:59.999999", Some("social")),
+        (takeover, "10:30:00", Some("ads")),
+        (scam, "10:40:00", None),
+        (scam, "11:00:00", None),
+        (takeover, "23:59:00", Some("social")),
+    ] {
+        let created = s
+            .escalations
+            .create(draft_on(sample, june(received), surface), &agent(), at(0))
+            .await
+            .expect("create");
+        keys.push(created);
+    }
+    // A decision names the policy, and the counts follow it.
+    let decided = &keys[2];
+    let decision = NewDecision {
+        outcome: "restricted".into(),
+        policy: Some("impersonation".into()),
+        ..Default::default()
+    }
+    .validate(&[] as &[&str], "Aiko", at(5))
+    .expect("valid decision");
+    let (next, events) = decided.decide(decision, &agent(), at(5)).expect("decide");
+    s.escalations
+        .save(&next, decided.version, &events)
+        .await
+        .expect("save");
+
+    let count = |bucket: &str, sample: &Sample, surface: Option<&str>, policy: Option<&str>, n| {
+        IntakeCount {
+            bucket: june(bucket),
+            escalation_type: sample.escalation_type.into(),
+            surface: surface.map(String::from),
+            country: sample.country.into(),
+            policy: policy.map(String::from),
+            count: n,
+        }
+    };
+    let hours = s
+        .escalations
+        .intake_counts(Granularity::Hour, june("10:00:00"), june("12:00:00"))
+        .await
+        .expect("hourly counts");
+    assert_eq!(
+        hours,
+        [
+            count("10:00:00", takeover, Some("ads"), None, 1),
+            count("10:00:00", takeover, Some("social"), None, 2),
+            count(
+                "10:00:00",
+                takeover,
+                Some("social"),
+                Some("impersonation"),
+                1
+            ),
+            count("10:00:00", scam, None, None, 1),
+            count("11:00:00", scam, None, None, 1),
+        ],
+        "by hour of arrival, from included to excluded, in segment order"
+    );
+    let days = s
+        .escalations
+        .intake_counts(
+            Granularity::Day,
+            june("00:00:00"),
+            june("00:00:00") + SignedDuration::from_hours(24),
+        )
+        .await
+        .expect("daily counts");
+    assert_eq!(
+        days,
+        [
+            count("00:00:00", takeover, Some("ads"), None, 1),
+            count("00:00:00", takeover, Some("social"), None, 4),
+            count(
+                "00:00:00",
+                takeover,
+                Some("social"),
+                Some("impersonation"),
+                1
+            ),
+            count("00:00:00", scam, None, None, 2),
+        ]
+    );
+    assert!(
+        s.escalations
+            .intake_counts(Granularity::Hour, june("12:00:00"), june("23:00:00"))
+            .await
+            .expect("counts")
+            .is_empty()
+    );
+
+    // The list filters that name a segment's bucket find exactly its escalations.
+    let listed = |filter: EscalationFilter| async move {
+        let mut found = keys_of(s, &filter, &Scope::Staff).await;
+        found.sort_unstable();
+        found
+    };
+    let hour_of = |surfaces: Vec<Option<String>>, policies: Vec<Option<String>>| EscalationFilter {
+        types: vec![takeover.escalation_type.into()],
+        countries: vec![takeover.country.into()],
+        surfaces,
+        policies,
+        received_from: Some(june("10:00:00")),
+        received_to: Some(june("11:00:00")),
+        ..filter()
+    };
+    let key = |i: usize| keys[i].key.0;
+    assert_eq!(
+        listed(hour_of(vec![Some("social".into())], Vec::new())).await,
+        [key(1), key(2), key(3)]
+    );
+    assert_eq!(
+        listed(hour_of(
+            vec![Some("social".into())],
+            vec![Some("impersonation".into())]
+        ))
+        .await,
+        [key(2)]
+    );
+    assert_eq!(
+        listed(hour_of(vec![Some("social".into())], vec![None])).await,
+        [key(1), key(3)],
+        "no policy means undecided"
+    );
+    assert_eq!(
+        listed(EscalationFilter {
+            surfaces: vec![None],
+            received_from: Some(june("00:00:00")),
+            ..filter()
+        })
+        .await,
+        [key(5), key(6)],
+        "no surface means no subjects"
+    );
+    assert_eq!(
+        listed(hour_of(vec![Some("ads".into()), None], Vec::new())).await,
+        [key(4)]
+    );
+
+    // The history begins with the earliest arrival of all.
+    let mut all = filter();
+    all.limit = 200;
+    let mut earliest: Option<Timestamp> = None;
+    loop {
+        let page = s.escalations.list(&all, &Scope::Staff).await.expect("list");
+        for e in &page.items {
+            earliest = Some(earliest.map_or(e.received_at, |t| t.min(e.received_at)));
+        }
+        match page.next {
+            Some(cursor) => all.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(
+        s.escalations.first_received().await.expect("first"),
+        earliest
+    );
+}
+
+async fn spike_alerts_are_recorded_once_and_acknowledged(s: &Stores) {
+    use crate::{NewSpikeAlert, OutboxSource, SpikeFilter};
+    use ombud_domain::emerging::segments::Segment;
+    use ombud_domain::emerging::spikes::Granularity;
+    use ombud_domain::webhook::SPIKE_DETECTED;
+
+    let bucket: Timestamp = "2026-06-01T10:00:00Z".parse().expect("time");
+    let roll_up = Segment {
+        escalation_type: "account_access".into(),
+        surface: "social".into(),
+        country: "JP".into(),
+        policy: None,
+    };
+    let alert = NewSpikeAlert {
+        segment: roll_up.clone(),
+        granularity: Granularity::Hour,
+        bucket,
+        count: 12,
+        baseline: 3.0,
+        spread: 1.7320508075688772,
+        score: 5.196152422706632,
+        samples: 8,
+        created_at: at(100),
+    };
+    let first = s.spikes.record(&alert).await.expect("record").expect("new");
+    assert_eq!(
+        (first.alert.clone(), first.acknowledged.clone()),
+        (alert.clone(), None)
+    );
+    let again = NewSpikeAlert {
+        count: 13,
+        created_at: at(101),
+        ..alert.clone()
+    };
+    assert_eq!(
+        s.spikes.record(&again).await.expect("record"),
+        None,
+        "one alert per segment, granularity and bucket: the second evaluation claims nothing"
+    );
+    let policy = s
+        .spikes
+        .record(&NewSpikeAlert {
+            segment: Segment {
+                policy: Some("impersonation".into()),
+                ..roll_up.clone()
+            },
+            ..alert.clone()
+        })
+        .await
+        .expect("record")
+        .expect("a policy's segment is another segment");
+    let daily = s
+        .spikes
+        .record(&NewSpikeAlert {
+            granularity: Granularity::Day,
+            bucket: "2026-06-01T00:00:00Z".parse().expect("time"),
+            segment: Segment {
+                country: "TH".into(),
+                ..roll_up.clone()
+            },
+            ..alert.clone()
+        })
+        .await
+        .expect("record")
+        .expect("another granularity");
+    assert_eq!(s.spikes.get(first.id).await.expect("get"), first);
+    assert!(matches!(
+        s.spikes.get(999_999).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let ids = |alerts: Vec<crate::SpikeAlert>| alerts.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    let everything = SpikeFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(s.spikes.list(&everything).await.expect("list")),
+        [policy.id, first.id, daily.id],
+        "newest bucket first, then newest id"
+    );
+    let page = s
+        .spikes
+        .list(&SpikeFilter {
+            limit: 1,
+            after: Some((bucket, policy.id)),
+            ..everything.clone()
+        })
+        .await
+        .expect("list");
+    assert_eq!(ids(page), [first.id]);
+    for (filter, expected) in [
+        (
+            SpikeFilter {
+                granularity: Some(Granularity::Day),
+                ..everything.clone()
+            },
+            vec![daily.id],
+        ),
+        (
+            SpikeFilter {
+                countries: vec!["JP".into()],
+                types: vec!["account_access".into()],
+                ..everything.clone()
+            },
+            vec![policy.id, first.id],
+        ),
+        (
+            SpikeFilter {
+                bucket_from: Some(bucket),
+                bucket_to: Some(bucket + SignedDuration::from_hours(1)),
+                ..everything.clone()
+            },
+            vec![policy.id, first.id],
+        ),
+    ] {
+        assert_eq!(
+            ids(s.spikes.list(&filter).await.expect("list")),
+            expected,
+            "{filter:?}"
+        );
+    }
+
+    assert_eq!(s.spikes.unacknowledged().await.expect("count"), 3);
+    let acknowledged = s
+        .spikes
+        .acknowledge(first.id, &agent(), at(200))
+        .await
+        .expect("acknowledge");
+    let by = acknowledged.acknowledged.clone().expect("acknowledged");
+    assert_eq!((by.actor, by.at), (agent(), at(200)));
+    let later = Actor {
+        id: "user:9".into(),
+        name: "Somchai".into(),
+        role: Some(Role::Manager),
+    };
+    assert_eq!(
+        s.spikes
+            .acknowledge(first.id, &later, at(300))
+            .await
+            .expect("again"),
+        acknowledged,
+        "the first acknowledgement stands"
+    );
+    assert!(matches!(
+        s.spikes.acknowledge(999_999, &later, at(300)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.spikes.unacknowledged().await.expect("count"), 2);
+    for (acknowledged, expected) in [(true, vec![first.id]), (false, vec![policy.id, daily.id])] {
+        let filter = SpikeFilter {
+            acknowledged: Some(acknowledged),
+            ..everything.clone()
+        };
+        assert_eq!(ids(s.spikes.list(&filter).await.expect("list")), expected);
+    }
+
+    // Each recorded alert, and only those, queued one webhook event naming it.
+    let entries = s
+        .outbox
+        .claim_entries(at(1_000_000), SignedDuration::from_mins(1), 10_000)
+        .await
+        .expect("claim");
+    let spikes: Vec<_> = entries
+        .iter()
+        .filter(|e| matches!(e.source, OutboxSource::SpikeAlert(_)))
+        .collect();
+    assert_eq!(
+        spikes
+            .iter()
+            .map(|e| (e.source, e.kind.as_str()))
+            .collect::<Vec<_>>(),
+        [first.id, policy.id, daily.id].map(|id| (OutboxSource::SpikeAlert(id), SPIKE_DETECTED))
+    );
+    let fan_out = crate::FanOut {
+        entry: spikes[0].id,
+        subscriptions: vec!["hook-spikes".into()],
+    };
+    s.outbox
+        .fan_out(&[fan_out], at(1_000_000))
+        .await
+        .expect("fan out");
+    let due = s
+        .outbox
+        .claim_deliveries(at(1_000_000), SignedDuration::from_mins(1), 10)
+        .await
+        .expect("deliveries");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].entry, *spikes[0]);
+    let log = s.outbox.deliveries("hook-spikes", 10).await.expect("log");
+    assert_eq!(log[0].entry.source, OutboxSource::SpikeAlert(first.id));
 }

@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
+use ombud_domain::emerging::segments::IntakeCount;
+use ombud_domain::emerging::spikes::Granularity;
 use ombud_domain::{Actor, Escalation, EscalationDraft, EscalationKey, NewEvent, StoredEvent};
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +86,22 @@ pub trait EscalationStore: Send + Sync {
     /// meaning due before `soon`; each count stops at `cap`, so that a
     /// list of a million costs no more than one of `cap`.
     async fn work_counts(&self, agent: &str, soon: Timestamp, cap: u32) -> StoreResult<WorkCounts>;
+
+    /// The escalations received (`received_at`) in `[from, to)`, counted
+    /// per UTC bucket of `granularity` and per type, first subject's
+    /// surface, country and decision policy, as they stand now; sorted by
+    /// those (missing surfaces and policies first). One grouped query over the arrival-time index, so that an
+    /// hour of a million-case database costs that hour's rows.
+    async fn intake_counts(
+        &self,
+        granularity: Granularity,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<IntakeCount>>;
+
+    /// When the earliest escalation was received: where the history a
+    /// spike baseline can read begins. `None` without escalations.
+    async fn first_received(&self) -> StoreResult<Option<Timestamp>>;
 
     /// How many open (not resolved, not closed) escalations `assignee` holds.
     async fn held_open(&self, assignee: &str) -> StoreResult<u32>;

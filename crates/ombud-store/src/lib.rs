@@ -18,6 +18,7 @@ mod outbox;
 mod overview;
 mod reference;
 mod settings;
+mod spikes;
 
 use std::sync::Arc;
 
@@ -33,11 +34,13 @@ pub use listing::{Cursor, EscalationFilter, Page, Scope, SortDirection, SortFiel
 pub use maintenance::Maintenance;
 pub use metrics::{FactsFilter, MetricsStore};
 pub use outbox::{
-    Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxStore,
+    Attempt, AttemptOutcome, Delivery, DeliveryRecord, FanOut, OutboxEntry, OutboxSource,
+    OutboxStore,
 };
 pub use overview::{MICROS_PER_DAY, Overview, WorkCounts};
 pub use reference::ReferenceStore;
 pub use settings::{Expect, Setting, SettingKind, SettingsStore, settings_version};
+pub use spikes::{Acknowledgement, NewSpikeAlert, SpikeAlert, SpikeFilter, SpikeStore};
 
 /// Every store a running Ombud needs, chosen once at start-up from the
 /// database URL and shared by all requests.
@@ -48,6 +51,7 @@ pub struct Stores {
     pub reference: Arc<dyn ReferenceStore>,
     pub settings: Arc<dyn SettingsStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    pub spikes: Arc<dyn SpikeStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub maintenance: Arc<dyn Maintenance>,

@@ -70,9 +70,17 @@ pub struct EscalationFilter {
     pub awaiting_consult: bool,
     pub countries: Vec<String>,
     pub languages: Vec<String>,
+    /// The first subject's surface; `None` matches escalations without subjects.
+    pub surfaces: Vec<Option<String>>,
+    /// The decision's policy; `None` matches escalations without one.
+    pub policies: Vec<Option<String>>,
     pub tags: Vec<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
+    /// When the report reached the partner (`received_at`), like the
+    /// creation bounds: from included, to excluded.
+    pub received_from: Option<Timestamp>,
+    pub received_to: Option<Timestamp>,
     pub updated_from: Option<Timestamp>,
     pub updated_to: Option<Timestamp>,
     /// Free text, matched as substrings in any script.

@@ -1,5 +1,6 @@
-//! The outbox behind webhooks: every event a create or a save writes is
-//! queued here in the same transaction, then fanned out into deliveries,
+//! The outbox behind webhooks: every event a create or a save writes, and
+//! every spike alert recorded, is queued here in the same transaction, then
+//! fanned out into deliveries,
 //! one per matching subscription, which are attempted until they succeed
 //! or are given up (at-least-once delivery).
 
@@ -14,10 +15,18 @@ use crate::error::StoreResult;
 pub struct OutboxEntry {
     /// Increases with every event written; the webhook's event id.
     pub id: i64,
-    pub key: EscalationKey,
-    pub seq: i64,
-    /// The event kind, e.g. `status_changed`.
+    pub source: OutboxSource,
+    /// The event kind, e.g. `status_changed` or `spike_detected`.
     pub kind: String,
+}
+
+/// What a queued event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxSource {
+    /// Event `seq` of an escalation's timeline.
+    Event { key: EscalationKey, seq: i64 },
+    /// A spike alert, by id (`SpikeStore`).
+    SpikeAlert(i64),
 }
 
 /// The subscriptions one outbox entry is to be delivered to.

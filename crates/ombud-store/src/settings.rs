@@ -44,10 +44,13 @@ pub enum SettingKind {
     /// `ombud_domain::sor::SorProfile`, the one statement-of-reasons
     /// profile, under the code `default`.
     SorProfile,
+    /// `ombud_domain::emerging::spikes::SpikeRule`, the one rule spike
+    /// detection applies, under the code `default`.
+    SpikeRule,
 }
 
 impl SettingKind {
-    pub const ALL: [SettingKind; 14] = [
+    pub const ALL: [SettingKind; 15] = [
         SettingKind::Calendar,
         SettingKind::SlaPolicy,
         SettingKind::Regulation,
@@ -62,6 +65,7 @@ impl SettingKind {
         SettingKind::ReportRun,
         SettingKind::Fix,
         SettingKind::SorProfile,
+        SettingKind::SpikeRule,
     ];
 
     pub fn parse(text: &str) -> Option<SettingKind> {
@@ -84,6 +88,7 @@ impl SettingKind {
             SettingKind::ReportRun => "report_run",
             SettingKind::Fix => "fix",
             SettingKind::SorProfile => "sor_profile",
+            SettingKind::SpikeRule => "spike_rule",
         }
     }
 }

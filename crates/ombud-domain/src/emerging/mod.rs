@@ -1,14 +1,16 @@
 //! Emerging issues: the algorithms that notice when something new is
 //! happening before anyone has filed it as one problem. `spikes` flags a
-//! segment (type × surface × country × policy…) whose intake this hour or day
-//! is far above its own seasonal baseline; `similarity` groups escalations
-//! that are near-duplicates of each other or share a subject. Both take plain
-//! data and return plain data: reading the counts and texts, and storing or
+//! segment whose intake this hour or day is far above its own seasonal
+//! baseline, and `segments` cuts intake into those segments (type × surface
+//! × country × policy) and checks a closed bucket; `similarity` groups escalations
+//! that are near-duplicates of each other or share a subject. All take
+//! plain data and return plain data: reading the counts and texts, and storing or
 //! showing what is found, belong to the store and the server.
 //!
 //! `synthetic` builds a planted corpus, so the clustering can be measured (in
 //! tests and by a benchmark command) against a known truth.
 
+pub mod segments;
 pub mod similarity;
 pub mod spikes;
 pub mod synthetic;

@@ -44,7 +44,21 @@ pub enum Granularity {
 }
 
 impl Granularity {
-    fn seconds(self) -> i64 {
+    pub const ALL: [Granularity; 2] = [Granularity::Hour, Granularity::Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Granularity> {
+        Granularity::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+
+    /// How long a bucket lasts: 3,600 or 86,400 seconds.
+    pub fn seconds(self) -> i64 {
         match self {
             Granularity::Hour => SECONDS_PER_HOUR,
             Granularity::Day => SECONDS_PER_DAY,
@@ -499,6 +513,19 @@ mod tests {
             assert_eq!(Granularity::Hour.slot(ts(at)), hour_slot, "{at}");
             assert_eq!(Granularity::Day.slot(ts(at)), day_slot, "{at}");
         }
+    }
+
+    #[test]
+    fn granularities_are_named_as_stored_and_shown() {
+        for (granularity, seconds) in [(Granularity::Hour, 3_600), (Granularity::Day, 86_400)] {
+            assert_eq!(Granularity::parse(granularity.as_str()), Some(granularity));
+            assert_eq!(
+                serde_json::to_value(granularity).unwrap(),
+                granularity.as_str()
+            );
+            assert_eq!(granularity.seconds(), seconds);
+        }
+        assert_eq!(Granularity::parse("week"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use ombud_domain::emerging::segments::NONE;
 use ombud_domain::{
     Actor, Escalation, EscalationDraft, EscalationKey, EscalationPatch, Evidence, NewEscalation,
     NewEvent, NewSubject, Partner, Priority, RefKind, Status, StoredEvent, Visibility, workflow,
@@ -302,10 +303,18 @@ struct ListParams {
     awaiting_consult: Option<bool>,
     country: Option<String>,
     language: Option<String>,
+    /// The product surface of the first subject; `(none)`: no subjects.
+    surface: Option<String>,
+    /// The policy of the decision; `(none)`: undecided, or decided without one.
+    policy: Option<String>,
     /// All given tags must be present.
     tag: Option<String>,
     created_after: Option<String>,
     created_before: Option<String>,
+    /// When the report reached the partner (`received_at`): at or after.
+    received_after: Option<String>,
+    /// When the report reached the partner: before.
+    received_before: Option<String>,
     updated_after: Option<String>,
     updated_before: Option<String>,
     /// Free text in any language.
@@ -345,6 +354,8 @@ pub(crate) fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
         v.parse::<Timestamp>()
             .map_err(|e| bad_query(param, format!("{v:?} is not an RFC 3339 time: {e}")))
     };
+    // `(none)` asks for the escalations without a value.
+    let or_none = |v: String| (v != NONE).then_some(v);
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let (name, value) = (name.as_ref(), value.as_ref());
         match name {
@@ -374,6 +385,12 @@ pub(crate) fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
                 .countries
                 .extend(values(value).into_iter().map(|c| c.to_ascii_uppercase())),
             "language" => filter.languages.extend(values(value)),
+            "surface" => filter
+                .surfaces
+                .extend(values(value).into_iter().map(or_none)),
+            "policy" => filter
+                .policies
+                .extend(values(value).into_iter().map(or_none)),
             "tag" => filter.tags.extend(values(value)),
             "assignee" => {
                 filter.assignee = Some(if value == "none" {
@@ -392,6 +409,8 @@ pub(crate) fn parse_filter(query: Option<&str>) -> ApiResult<EscalationFilter> {
             }
             "created_after" => filter.created_from = Some(time(name, value)?),
             "created_before" => filter.created_to = Some(time(name, value)?),
+            "received_after" => filter.received_from = Some(time(name, value)?),
+            "received_before" => filter.received_to = Some(time(name, value)?),
             "updated_after" => filter.updated_from = Some(time(name, value)?),
             "updated_before" => filter.updated_to = Some(time(name, value)?),
             "q" => filter.q = Some(value.to_string()).filter(|q| !q.trim().is_empty()),
@@ -460,29 +479,35 @@ pub async fn list_escalations(
         .list(&filter, &principal.scope())
         .await?;
     let next_cursor = page.next.map(|c| c.encode());
-    let mut headers = HeaderMap::new();
-    if let Some(cursor) = &next_cursor {
-        let mut params: Vec<(String, String)> =
-            url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
-                .filter(|(k, _)| k != "cursor")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-        params.push(("cursor".into(), cursor.clone()));
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
-        if let Ok(link) =
-            HeaderValue::from_str(&format!("</api/v1/escalations?{query}>; rel=\"next\""))
-        {
-            headers.insert(header::LINK, link);
-        }
-    }
+    let headers = next_link(
+        "/api/v1/escalations",
+        query.as_deref(),
+        next_cursor.as_deref(),
+    );
     let items = page
         .items
         .into_iter()
         .map(|e| view(e, &principal))
         .collect();
     Ok((headers, AxumJson(EscalationPage { items, next_cursor })).into_response())
+}
+
+/// The `Link: <…>; rel="next"` header of a list page: the same query with
+/// the next page's cursor, when there is one.
+pub(crate) fn next_link(path: &str, query: Option<&str>, cursor: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(cursor) = cursor {
+        let params = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .filter(|(k, _)| k != "cursor")
+            .chain([("cursor".into(), cursor.into())]);
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        if let Ok(link) = HeaderValue::from_str(&format!("<{path}?{query}>; rel=\"next\"")) {
+            headers.insert(header::LINK, link);
+        }
+    }
+    headers
 }
 
 /// Reads the escalation, applies `change`, and saves; without `If-Match`

@@ -19,6 +19,7 @@ pub mod root_causes;
 pub mod routing;
 pub mod schedules;
 pub mod settings;
+pub mod spikes;
 pub mod subscriptions;
 pub mod system;
 pub mod transparency;

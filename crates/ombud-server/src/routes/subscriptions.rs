@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ombud_domain::webhook::WebhookSubscription;
-use ombud_store::{SettingKind, StoreError};
+use ombud_store::{OutboxSource, SettingKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -92,9 +92,13 @@ pub struct DeliveryView {
     /// The outbox id, sent as `Ombud-Event-Id`.
     pub event_id: i64,
     pub event_type: String,
+    /// The escalation whose event it is (`null` for a spike alert).
     #[schema(example = "ESC-1042")]
-    pub escalation: String,
-    pub seq: i64,
+    pub escalation: Option<String>,
+    /// The event's place on that escalation's timeline.
+    pub seq: Option<i64>,
+    /// The spike alert it announces (`spike_detected`).
+    pub spike_alert: Option<i64>,
     /// `pending`, `delivered` or `failed`.
     pub state: String,
     pub attempts: u32,
@@ -127,18 +131,25 @@ pub async fn list_deliveries(
         .deliveries(&code, 100)
         .await?
         .into_iter()
-        .map(|d| DeliveryView {
-            id: d.id,
-            event_id: d.entry.id,
-            event_type: d.entry.kind,
-            escalation: d.entry.key.to_string(),
-            seq: d.entry.seq,
-            state: d.state,
-            attempts: d.attempts,
-            next_attempt_at: d.next_attempt_at,
-            last_status: d.last_status,
-            last_error: d.last_error,
-            delivered_at: d.delivered_at,
+        .map(|d| {
+            let (escalation, seq, spike_alert) = match d.entry.source {
+                OutboxSource::Event { key, seq } => (Some(key.to_string()), Some(seq), None),
+                OutboxSource::SpikeAlert(alert) => (None, None, Some(alert)),
+            };
+            DeliveryView {
+                id: d.id,
+                event_id: d.entry.id,
+                event_type: d.entry.kind,
+                escalation,
+                seq,
+                spike_alert,
+                state: d.state,
+                attempts: d.attempts,
+                next_attempt_at: d.next_attempt_at,
+                last_status: d.last_status,
+                last_error: d.last_error,
+                delivered_at: d.delivered_at,
+            }
         })
         .collect();
     Ok(AxumJson(log).into_response())

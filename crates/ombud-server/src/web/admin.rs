@@ -30,10 +30,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::documents::{Document, decode, not_found};
 use crate::routes::partners::not_found as partner_not_found;
 use crate::routes::routing::{DryRunRequest, dry_run_for};
+use crate::routes::spikes::RuleDocument;
 use crate::routes::transparency::Profile;
 
 /// The settings documents edited here: (path, kind, title).
-const DOCUMENTS: [(&str, SettingKind, &str); 8] = [
+const DOCUMENTS: [(&str, SettingKind, &str); 9] = [
     ("queues", SettingKind::Queue, "Queues"),
     ("agents", SettingKind::Agent, "Agents and their skills"),
     ("routing-rules", SettingKind::RoutingRule, "Routing rules"),
@@ -46,6 +47,7 @@ const DOCUMENTS: [(&str, SettingKind, &str); 8] = [
         SettingKind::SorProfile,
         "Statement-of-reasons profile",
     ),
+    ("spike-rule", SettingKind::SpikeRule, "Spike detection rule"),
 ];
 
 /// Admins and managers configure Ombud and query its data; agents may not.
@@ -127,6 +129,7 @@ async fn checked_document(
         SettingKind::Template => checked::<MessageTemplate>(state, code, text).await,
         SettingKind::Webhook => checked::<WebhookSubscription>(state, code, text).await,
         SettingKind::SorProfile => checked::<Profile>(state, code, text).await,
+        SettingKind::SpikeRule => checked::<RuleDocument>(state, code, text).await,
         SettingKind::Calendar => {
             // A calendar's code is its key, not a field of its body.
             let code = code.ok_or_else(|| {

@@ -73,6 +73,10 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/console/export.xlsx", get(work::export_xlsx))
         .route("/console/emerging", get(emerging::page))
         .route("/console/emerging/link", post(emerging::link))
+        .route(
+            "/console/emerging/spikes/{id}/acknowledge",
+            post(emerging::acknowledge_spike),
+        )
         .route("/console/analytics", get(analytics::page))
         .route(
             "/console/analytics/download.csv",

@@ -138,6 +138,8 @@ struct WorkPage {
     rows: Vec<Row>,
     more: bool,
     notice: Option<String>,
+    /// For admins and managers: spike alerts no one has acknowledged.
+    spikes_waiting: u64,
 }
 
 /// A work list as its query string asks: `view` plus the API's list
@@ -305,6 +307,10 @@ pub(super) async fn work(
         rows: page.items.iter().map(|e| Row::of(e, &terms, now)).collect(),
         more: page.next.is_some(),
         notice: list.notice,
+        spikes_waiting: match user.user.role.configures() {
+            true => state.stores.spikes.unacknowledged().await?,
+            false => 0,
+        },
         query,
     };
     Ok(render(StatusCode::OK, &page))

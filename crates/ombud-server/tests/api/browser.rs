@@ -20,7 +20,8 @@ use crate::helpers::{PNG, TestApp, on_both_backends, police_case};
 
 on_both_backends!(
     an_agent_signs_in_claims_and_comments_in_chromium,
-    a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged
+    a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged,
+    a_manager_follows_a_spike_to_its_escalations_and_acknowledges_it_in_chromium
 );
 
 /// A headless Chromium session; the driver stops with it.
@@ -530,5 +531,62 @@ async fn a_partner_files_an_escalation_with_an_image_and_sees_it_acknowledged(ap
     assert_eq!(filter(c).await, "none", "revealed");
     let timeline = text_of(c, Locator::Css(".timeline")).await;
     assert!(timeline.contains("evidence revealed"), "{timeline}");
+    browser.client.clone().close().await.expect("close");
+}
+
+async fn a_manager_follows_a_spike_to_its_escalations_and_acknowledges_it_in_chromium(
+    app: TestApp,
+) {
+    use crate::spikes::{burst_hour, evaluate, file, plant_steady_weeks, takeover};
+    let Some(browser) = chromium().await else {
+        return;
+    };
+    add_user(&app, "lead@example.com", Role::Manager, None).await;
+    plant_steady_weeks(&app).await;
+    file(&app, takeover, burst_hour(), 12).await;
+    assert_eq!(evaluate(&app, "2026-11-25T08:30:00Z").await.len(), 1);
+
+    let c = &browser.client;
+    c.goto(&format!("{}/sign-in", app.base))
+        .await
+        .expect("goto");
+    type_into(c, Locator::Id("email"), "lead@example.com").await;
+    type_into(c, Locator::Id("password"), PASSWORD).await;
+    click(c, Locator::Css("form[action='/sign-in'] button")).await;
+    arrive(c, "My work · Ombud").await;
+    click(c, Locator::LinkText("1 intake spike")).await;
+    arrive(c, "Emerging issues · Ombud").await;
+    let row = text_of(c, Locator::Css("table.spikes tr.waiting")).await;
+    assert!(
+        row.contains("account_access · social · JP · any policy") && row.contains("2.0"),
+        "{row}"
+    );
+    screenshot(c, &app, "spikes").await;
+    usable_on_a_phone(c, &app, "phone-spikes", &["/console/emerging"]).await;
+
+    // One click to exactly the burst, whatever their status.
+    click(c, Locator::LinkText("12 escalations")).await;
+    arrive(c, "All open · Ombud").await;
+    let rows = c
+        .find_all(Locator::Css("table.work tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 12);
+    c.back().await.expect("back");
+    arrive(c, "Emerging issues · Ombud").await;
+    click(c, Locator::Css("table.spikes form button")).await;
+    notice_is(
+        c,
+        "Acknowledged the spike in account_access · social · JP · any policy.",
+    )
+    .await;
+    let row = text_of(c, Locator::Css("table.spikes tbody tr")).await;
+    assert!(row.contains("Mika Tanaka"), "{row}");
+    assert!(
+        c.find(Locator::Css("table.spikes tr.waiting"))
+            .await
+            .is_err()
+    );
+
     browser.client.clone().close().await.expect("close");
 }

@@ -26,4 +26,5 @@ mod escalations;
 mod scoping;
 mod setup;
 mod smtp;
+mod spikes;
 mod webhooks;

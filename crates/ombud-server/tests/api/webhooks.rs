@@ -15,10 +15,13 @@ on_both_backends!(deliveries_are_signed_retried_and_logged);
 
 const SECRET: &str = "s3cret-shared-with-the-siem";
 
-/// A receiver on 127.0.0.1 that fails its first request and accepts the
-/// rest, keeping what it was sent.
-async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
-    let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+/// What a receiver was sent: each request's headers and body.
+pub type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+/// A receiver on 127.0.0.1 that fails its first `failures` requests and
+/// accepts the rest, keeping what it was sent.
+pub async fn receiver(failures: usize) -> (String, Received) {
+    let received: Received = Arc::default();
     let kept = received.clone();
     let app = axum::Router::new().route(
         "/hook",
@@ -27,7 +30,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
             async move {
                 let mut all = kept.lock().unwrap();
                 all.push((headers, body));
-                if all.len() == 1 {
+                if all.len() <= failures {
                     AxumStatus::INTERNAL_SERVER_ERROR
                 } else {
                     AxumStatus::NO_CONTENT
@@ -41,14 +44,14 @@ async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     (url, received)
 }
 
-async fn deliver(app: &TestApp) {
+pub async fn deliver(app: &TestApp) {
     ombud_server::webhooks::deliver_webhooks(&app.state)
         .await
         .expect("deliver");
 }
 
 async fn deliveries_are_signed_retried_and_logged(app: TestApp) {
-    let (url, received) = receiver().await;
+    let (url, received) = receiver(1).await;
     let subscription = json!({"code": "siem", "url": url, "secret": SECRET,
         "event_types": ["created", "status_changed"]});
     assert_eq!(

@@ -1,7 +1,10 @@
 //! A database written before the later migrations opens with its data
-//! still listed and found.
+//! still listed, found and counted.
 
-use ombud_domain::{Actor, EscalationKey};
+use jiff::SignedDuration;
+use ombud_domain::emerging::segments::IntakeCount;
+use ombud_domain::emerging::spikes::Granularity;
+use ombud_domain::{Actor, EscalationKey, NewSubject, SubjectKind};
 use ombud_store::codec::{encode_state, micros};
 use ombud_store::{EscalationFilter, Scope};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -10,7 +13,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::{draft, open_with_partner, t0};
 
 #[tokio::test]
-async fn a_database_from_the_first_schema_keeps_its_tags_and_search() {
+async fn a_database_from_the_first_schema_keeps_its_tags_search_and_intake() {
     let (dir, first_only) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // The partner row, as any schema stores it, comes from a current store.
     let partner = {
@@ -38,6 +41,20 @@ async fn a_database_from_the_first_schema_keeps_its_tags_and_search() {
 
     let mut new = draft("Stolen ACCOUNT of a TV host", "");
     new.tags = vec!["vip".into()];
+    // Received with a fraction of a second, which the backfill of
+    // migration 0018 reads to the microsecond.
+    let received = t0() - SignedDuration::from_micros(90 * 60 * 1_000_000 - 250_001);
+    new.received_at = received;
+    new.subjects = vec![
+        NewSubject {
+            kind: SubjectKind::Ad,
+            surface: "ads".into(),
+            external_id: Some("991".into()),
+            url: None,
+        }
+        .validate()
+        .unwrap(),
+    ];
     let (escalation, _) = new.into_escalation(EscalationKey(1), &Actor::system(), t0());
     sqlx::query("INSERT INTO partners (slug, version, state) VALUES (?, 1, ?)")
         .bind(crate::PARTNER)
@@ -104,4 +121,30 @@ async fn a_database_from_the_first_schema_keeps_its_tags_and_search() {
             "search {q:?} finds text written before the upgrade"
         );
     }
+
+    assert_eq!(
+        stores.escalations.first_received().await.unwrap(),
+        Some(received)
+    );
+    let hour = Granularity::Hour.bucket_start(received);
+    assert_eq!(
+        stores
+            .escalations
+            .intake_counts(
+                Granularity::Hour,
+                hour,
+                hour + SignedDuration::from_hours(1)
+            )
+            .await
+            .unwrap(),
+        [IntakeCount {
+            bucket: hour,
+            escalation_type: "account_access".into(),
+            surface: Some("ads".into()),
+            country: "JP".into(),
+            policy: None,
+            count: 1,
+        }],
+        "intake written before the upgrade is counted by arrival and surface"
+    );
 }

@@ -4,7 +4,7 @@
 //! and by partner, narrowed by country, and one metric downloaded as CSV.
 
 use anyhow::Context;
-use ombud_domain::{Clock, Role, SystemClock};
+use ombud_domain::{Role, SystemClock};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -20,22 +20,44 @@ pub struct MetricsArgs {
     samples: usize,
 }
 
-/// The rows a SELECT over the analytics views answers with.
-async fn count(
+/// The JSON `path` answers with.
+async fn get_json(
     client: &reqwest::Client,
     base: &str,
     token: &str,
-    sql: &str,
+    path: &str,
+    query: &[(&str, &str)],
 ) -> anyhow::Result<Value> {
     let response = client
-        .get(format!("{base}/api/v1/analytics/query"))
-        .query(&[("sql", sql)])
+        .get(format!("{base}{path}"))
+        .query(query)
         .bearer_auth(token)
         .send()
         .await?
         .error_for_status()?;
-    let body: Value = response.json().await?;
-    Ok(body["rows"][0][0].clone())
+    Ok(response.json().await?)
+}
+
+/// The escalations a metric's table counts: the sum of its second column.
+async fn metric_total(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    metric: &str,
+) -> anyhow::Result<u64> {
+    let body = get_json(
+        client,
+        base,
+        token,
+        &format!("/api/v1/metrics/{metric}"),
+        &[],
+    )
+    .await?;
+    let rows = body["metrics"][0]["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(rows.iter().filter_map(|row| row[1].as_u64()).sum())
 }
 
 pub async fn run(args: &MetricsArgs, config: &Config) -> anyhow::Result<()> {
@@ -47,25 +69,20 @@ pub async fn run(args: &MetricsArgs, config: &Config) -> anyhow::Result<()> {
     let server = super::start_server(config).await?;
     let base = server.base.clone();
     let client = reqwest::Client::new();
-    let events = count(&client, &base, &token, "SELECT count(*) FROM events")
-        .await
-        .context("counting events")?;
-    let month_ago = clock.now() - jiff::SignedDuration::from_hours(30 * 24);
-    let last_month = count(
+    let events = get_json(
         &client,
         &base,
         &token,
-        &format!(
-            "SELECT count(*) FROM escalations WHERE received_at >= '{}'",
-            month_ago.strftime("%Y-%m-%dT%H:%M:%SZ")
-        ),
+        "/api/v1/analytics/query",
+        &[("sql", "SELECT count(*) FROM events")],
     )
     .await
-    .context("counting the last 30 days")?;
+    .context("counting events")?["rows"][0][0]
+        .clone();
+    let arrived = metric_total(&client, &base, &token, "intake").await?;
+    let open = metric_total(&client, &base, &token, "backlog").await?;
     println!(
-        "{} escalations ({} in the last 30 days), {events} events, {}",
-        stored,
-        last_month,
+        "{stored} escalations ({arrived} arrived in the last 30 days, {open} open), {events} events, {}",
         super::backend(config)
     );
     println!("| request (last 30 days) | p50 ms | p99 ms |");
